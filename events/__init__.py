@@ -1,0 +1,1 @@
+"""Event types, their msgpack codec, pure decide functions and the event store."""

@@ -1,0 +1,12 @@
+"""
+Every event family, imported once so the codec knows every stored type.
+"""
+
+from __future__ import annotations
+
+from events import login, refresh_token, system, user
+from events.codec import registered_types
+
+FAMILIES = (user, login, system, refresh_token)
+
+__all__ = ["FAMILIES", "registered_types"]

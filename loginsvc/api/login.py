@@ -1,0 +1,126 @@
+"""
+The Login API: ``POST /api/login``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from loginsvc.api.auth import api_key, runtime
+from loginsvc.errors import Unauthorized
+from loginsvc.http import Fields, client_ip, is_https, json_response, read_json
+from loginsvc.runtime import Runtime
+from loginsvc.services.login import LoginCommand, LoginResult, login
+from loginsvc.services.system import application, tenant
+from loginsvc.tenant import setting
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/login")
+async def post_login(request: web.Request) -> web.Response:
+    rt = runtime(request)
+    cmd = parse_login(rt, request, await read_json(request))
+    require_login_authentication(rt, request, cmd.application_id)
+    result = await login(rt, cmd)
+    return render_login(request, result)
+
+
+def parse_login(
+    rt: Runtime, request: web.Request, data: dict[str, Any]
+) -> LoginCommand:
+    """
+    Validate a login body; every field error at once (reference §1.3).
+    """
+    fields = Fields(data)
+    application_id = fields.uuid("applicationId")
+    if application_id and application(rt, application_id) is None:
+        fields.problems.invalid(
+            "applicationId", "The provided application Id is invalid."
+        )
+    login_id = fields.str("loginId", required=True)
+    password = fields.str("password", required=True)
+    no_jwt = fields.bool("noJWT")
+    trust_id = fields.str("twoFactorTrustId")
+    event_info = fields.obj("eventInfo")
+    ip = event_info.str("ipAddress") or fields.str("ipAddress")
+    device = fields.obj("metaData").dict("device")
+    fields.problems.raise_if_any()
+    return LoginCommand(
+        login_id=login_id or "",
+        password=password or "",
+        application_id=application_id,
+        ip_address=client_ip(request, ip),
+        no_jwt=no_jwt,
+        device=_device(device),
+        two_factor_trust_id=request.cookies.get("fusionauth.trust") or trust_id,
+    )
+
+
+def _device(device: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not device:
+        return None
+    allowed = ("name", "description", "type", "lastAccessedAddress")
+    return {k: str(v)[:256] for k, v in device.items() if k in allowed and v}
+
+
+def require_login_authentication(
+    rt: Runtime, request: web.Request, application_id: str | None
+) -> None:
+    """
+    401 when the application (or, without one, the tenant) requires an API key.
+    """
+    app = application(rt, application_id)
+    if app is not None:
+        required = (app.get("loginConfiguration") or {}).get(
+            "requireAuthentication", True
+        )
+    else:
+        required = setting(
+            tenant(rt), "loginConfiguration", "requireAuthentication", default=True
+        )
+    if required and api_key(request) is None:
+        raise Unauthorized()
+
+
+def render_login(request: web.Request, result: LoginResult) -> web.Response:
+    """
+    The JSON body and FusionAuth's cookies for a login result.
+    """
+    response = json_response(result.body, result.status)
+    secure = is_https(request)
+    token = result.body.get("token")
+    if token:
+        response.set_cookie(
+            "access_token",
+            token,
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=secure or None,
+        )
+    refresh = result.body.get("refreshToken")
+    if refresh and result.refresh_ttl_seconds:
+        response.set_cookie(
+            "refresh_token",
+            refresh,
+            max_age=result.refresh_ttl_seconds,
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=secure or None,
+        )
+    if result.trust is not None:
+        trust_id, ttl = result.trust
+        response.set_cookie(
+            "fusionauth.trust",
+            trust_id,
+            max_age=ttl,
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=secure or None,
+        )
+    return response

@@ -1,0 +1,91 @@
+"""
+The application factory, used by the CLI and the tests alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from loginsvc import keys
+from loginsvc.appkeys import RUNTIME, SETTINGS
+from loginsvc.config import ConfigError, Settings
+from loginsvc.middleware import access_log, errors
+from loginsvc.passwords import PasswordHasher
+from loginsvc.routes import add_routes
+from loginsvc.runtime import Runtime, wall_clock_ms
+from loginsvc.services.cache import follow
+from loginsvc.services.system import ensure_defaults, load_server_key
+
+logger = logging.getLogger(__name__)
+
+
+def connect(settings: Settings) -> Redis:
+    """
+    A Redis client for the configured URL (``redis://``, ``rediss://``, ``unix://``).
+    """
+    if not settings.redis_url:
+        raise ConfigError("'LOGINSVC_REDIS_URL' is not set and no Redis was started.")
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+        health_check_interval=10,
+        max_connections=256,
+    )
+
+
+def make_app(
+    settings: Settings,
+    *,
+    redis: Redis | None = None,
+    clock: Callable[[], int] = wall_clock_ms,
+) -> web.Application:
+    """
+    The whole service; ``redis`` and ``clock`` are for tests.
+    """
+    app = web.Application(
+        middlewares=[access_log, errors], client_max_size=settings.max_body_bytes
+    )
+    app[SETTINGS] = settings
+
+    async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
+        client = redis if redis is not None else connect(settings)
+        hasher = PasswordHasher(
+            settings.hash_profile, settings.hash_threads, settings.hash_max_wait_ms
+        )
+        rt = Runtime(settings=settings, redis=client, hasher=hasher, clock=clock)
+        await check_partitions(rt)
+        rt.server_key = await load_server_key(rt)
+        await ensure_defaults(rt)
+        app[RUNTIME] = rt
+        follower = asyncio.create_task(follow(rt))
+        yield
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
+        hasher.close()
+        if redis is None:
+            await client.aclose()
+
+    app.cleanup_ctx.append(runtime_ctx)
+    add_routes(app)
+    return app
+
+
+async def check_partitions(rt: Runtime) -> None:
+    """
+    Record the partition count at first start; refuse a different one later.
+    """
+    await rt.redis.set(keys.partition_count(), rt.settings.partitions, nx=True)
+    stored = int(await rt.redis.get(keys.partition_count()))
+    if stored != rt.settings.partitions:
+        raise ConfigError(
+            f"'LOGINSVC_PARTITIONS' is {rt.settings.partitions} but this store "
+            f"was created with {stored}; partitions change only with a migration."
+        )

@@ -1,0 +1,136 @@
+"""
+Settings, read once from ``LOGINSVC_*`` environment variables.
+
+No other module reads ``os.environ``; tests build ``Settings`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+
+class ConfigError(Exception):
+    """A setting is missing or cannot be read; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class HashProfile:
+    """
+    argon2id parameters: memory in KiB, iterations, lanes.
+    """
+
+    memory_cost: int
+    time_cost: int
+    parallelism: int
+
+
+#: OWASP's minimum for argon2id; the default, as FusionAuth users expect a
+#: hash that costs about 20 ms on one core.
+OWASP_MINIMUM = HashProfile(memory_cost=19456, time_cost=2, parallelism=1)
+#: RFC 9106's second recommendation: 64 MiB, three passes.
+RFC_9106_LOW_MEMORY = HashProfile(memory_cost=65536, time_cost=3, parallelism=4)
+#: For tests and the cheapest-profile benchmark only: never in production.
+CHEAPEST = HashProfile(memory_cost=8, time_cost=1, parallelism=1)
+
+HASH_PROFILES: dict[str, HashProfile] = {
+    "owasp": OWASP_MINIMUM,
+    "rfc9106-low-memory": RFC_9106_LOW_MEMORY,
+    "cheapest": CHEAPEST,
+}
+
+#: The values redis-server accepts for ``appendfsync``.
+APPENDFSYNC_POLICIES = ("always", "everysec", "no")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """
+    Everything the service can be told at start.
+
+    Secrets (``server_key``) are masked in ``repr``.
+    """
+
+    redis_url: str | None = None
+    partitions: int = 16
+    hash_profile: HashProfile = OWASP_MINIMUM
+    hash_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # A password verify that would wait longer than this in the queue is
+    # answered 503 at once instead of timing out later.
+    hash_max_wait_ms: int = 2000
+    server_key: str | None = field(default=None, repr=False)
+    log_sensitive: bool = False
+    max_body_bytes: int = 1024 * 1024
+    redis_timeout_s: float = 2.0
+    # fsync policy of the embedded redis-server's AOF: "always" loses no
+    # acknowledged write, "everysec" up to a second of them on power loss.
+    redis_appendfsync: str = "always"
+    kickstart_file: str | None = None
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "server_key" and value is not None:
+                value = "***"
+            elif f.name == "redis_url" and value and "@" in value:
+                value = "***@" + value.rsplit("@", 1)[1]
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """
+        Build settings from ``LOGINSVC_*`` variables; unset ones keep defaults.
+        """
+        env = os.environ if environ is None else environ
+        kwargs: dict[str, object] = {}
+        if url := env.get("LOGINSVC_REDIS_URL"):
+            kwargs["redis_url"] = url
+        if raw := env.get("LOGINSVC_PARTITIONS"):
+            kwargs["partitions"] = _int(env, "LOGINSVC_PARTITIONS", raw, minimum=1)
+        if raw := env.get("LOGINSVC_HASH_PROFILE"):
+            if raw not in HASH_PROFILES:
+                names = ", ".join(sorted(HASH_PROFILES))
+                raise ConfigError(
+                    f"'LOGINSVC_HASH_PROFILE' must be one of {names}, not {raw!r}."
+                )
+            kwargs["hash_profile"] = HASH_PROFILES[raw]
+        if raw := env.get("LOGINSVC_HASH_THREADS"):
+            kwargs["hash_threads"] = _int(env, "LOGINSVC_HASH_THREADS", raw, 1)
+        if raw := env.get("LOGINSVC_HASH_MAX_WAIT_MS"):
+            kwargs["hash_max_wait_ms"] = _int(env, "LOGINSVC_HASH_MAX_WAIT_MS", raw, 1)
+        if raw := env.get("LOGINSVC_SERVER_KEY"):
+            kwargs["server_key"] = raw
+        if raw := env.get("LOGINSVC_MAX_BODY_BYTES"):
+            kwargs["max_body_bytes"] = _int(env, "LOGINSVC_MAX_BODY_BYTES", raw, 1024)
+        if raw := env.get("LOGINSVC_REDIS_APPENDFSYNC"):
+            if raw not in APPENDFSYNC_POLICIES:
+                names = ", ".join(APPENDFSYNC_POLICIES)
+                raise ConfigError(
+                    f"'LOGINSVC_REDIS_APPENDFSYNC' must be one of {names}, not {raw!r}."
+                )
+            kwargs["redis_appendfsync"] = raw
+        # FusionAuth's own variable is honoured so existing deployments work.
+        kickstart = env.get("LOGINSVC_KICKSTART_FILE") or env.get(
+            "FUSIONAUTH_APP_KICKSTART_FILE"
+        )
+        if kickstart:
+            kwargs["kickstart_file"] = kickstart
+        kwargs["log_sensitive"] = env.get("LOGINSVC_LOG_SENSITIVE", "") in (
+            "1",
+            "true",
+            "yes",
+        )
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _int(env: Mapping[str, str], name: str, raw: str, minimum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"'{name}' must be a whole number.") from None
+    if value < minimum:
+        raise ConfigError(f"'{name}' must be at least {minimum}.")
+    return value

@@ -1,0 +1,1 @@
+"""Pure fold functions, one module per read model, and the projection store."""

@@ -1,0 +1,78 @@
+"""
+The user read model: one FusionAuth-shaped document per user.
+
+Fields starting with ``_`` are internal (failed-login count, applied actions,
+last accepted TOTP step) and never leave the service.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from events import login, user
+from events.codec import Envelope
+
+Doc = dict[str, Any]
+
+
+def evolve(doc: Doc | None, envelope: Envelope) -> Doc | None:
+    """
+    The user document after one event; ``None`` when the user does not exist.
+    """
+    event, at = envelope.event, envelope.at
+    if isinstance(event, user.UserCreated):
+        return copy.deepcopy(event.user)
+    if doc is None:
+        return None
+    doc = copy.deepcopy(doc)
+    match event:
+        case user.UserUpdated():
+            internal = {k: v for k, v in doc.items() if k.startswith("_")}
+            doc = {**copy.deepcopy(event.user), **internal}
+        case user.UserDeactivated():
+            doc["active"] = False
+        case user.UserReactivated():
+            doc["active"] = True
+        case user.UserDeleted():
+            return None
+        case user.UserRegistered():
+            doc["registrations"] = [
+                *_other_registrations(doc, event.registration["applicationId"]),
+                copy.deepcopy(event.registration),
+            ]
+        case user.RegistrationUpdated():
+            app_id = event.registration["applicationId"]
+            doc["registrations"] = [
+                copy.deepcopy(event.registration) if r["applicationId"] == app_id else r
+                for r in doc.get("registrations", [])
+            ]
+        case user.RegistrationDeleted():
+            doc["registrations"] = _other_registrations(doc, event.application_id)
+        case user.UserActionApplied():
+            doc["_actions"] = [*doc.get("_actions", []), copy.deepcopy(event.action)]
+        case user.UserActionCancelled():
+            doc["_actions"] = [
+                a for a in doc.get("_actions", []) if a["id"] != event.action_id
+            ]
+        case user.PasswordRehashed():
+            doc["password"] = event.password_hash
+        case login.LoggedIn():
+            _record_login(doc, event, at)
+        case login.LoginAttempted():
+            if event.failure_count is not None:
+                doc["_failed"] = {"count": event.failure_count, "last": at}
+    return doc
+
+
+def _other_registrations(doc: Doc, application_id: str) -> list[dict[str, Any]]:
+    return [
+        r for r in doc.get("registrations", []) if r["applicationId"] != application_id
+    ]
+
+
+def _record_login(doc: Doc, event: login.LoggedIn, at: int) -> None:
+    doc["lastLoginInstant"] = at
+    for registration in doc.get("registrations", []):
+        if registration["applicationId"] == event.application_id:
+            registration["lastLoginInstant"] = at
