@@ -26,8 +26,8 @@ class HashProfile:
     parallelism: int
 
 
-#: OWASP's minimum for argon2id; the default, as FusionAuth users expect a
-#: hash that costs about 20 ms on one core.
+#: OWASP's minimum for argon2id, the default: one verify costs tens of
+#: milliseconds of one core.
 OWASP_MINIMUM = HashProfile(memory_cost=19456, time_cost=2, parallelism=1)
 #: RFC 9106's second recommendation: 64 MiB, three passes.
 RFC_9106_LOW_MEMORY = HashProfile(memory_cost=65536, time_cost=3, parallelism=4)
