@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from events.codec import Envelope, decode, encode
@@ -64,8 +65,16 @@ if expected ~= '-1' then
   end
 end
 local count = tonumber(ARGV[2])
+local allowed = {__ALLOWED__}
+local i = 3 + count
+while i <= #ARGV do
+  if not allowed[ARGV[i]] then
+    return redis.error_reply('DENIED ' .. ARGV[i])
+  end
+  i = i + 3 + tonumber(ARGV[i + 2])
+end
 local ids = {}
-local i = 3
+i = 3
 for n = 1, count do
   ids[n] = redis.call('XADD', KEYS[2], '*', 'e', ARGV[i])
   i = i + 1
@@ -73,24 +82,24 @@ end
 if expected ~= '-1' then
   redis.call('HSET', KEYS[1], 'v', current + count)
 end
-local allowed = {__ALLOWED__}
 while i <= #ARGV do
-  local command = ARGV[i]
-  if not allowed[command] then
-    return redis.error_reply('DENIED ' .. command)
-  end
   local key = KEYS[tonumber(ARGV[i + 1])]
   local nargs = tonumber(ARGV[i + 2])
-  i = i + 3
   local args = {}
   for j = 1, nargs do
-    args[j] = ARGV[i + j - 1]
+    args[j] = ARGV[i + 2 + j]
   end
-  i = i + nargs
-  redis.call(command, key, unpack(args))
+  redis.call(ARGV[i], key, unpack(args))
+  i = i + 3 + nargs
 end
 return ids
 """.replace("__ALLOWED__", ", ".join(f"{c}=true" for c in ALLOWED))
+
+
+class CrossSlotWrite(ValueError):
+    """
+    A projection write names a key outside the stream's hash slot.
+    """
 
 
 class EventStore:
@@ -116,6 +125,10 @@ class EventStore:
         stream = keys.event_stream(tag)
         key_list = [aggregate_key or stream, stream]
         positions: dict[str, int] = {}
+        slot = key_slot(stream.encode())
+        for key in (aggregate_key, *(op.key for op in ops)):
+            if key is not None and key_slot(key.encode()) != slot:
+                raise CrossSlotWrite(f"'{key}' is not in the slot of '{stream}'.")
         argv: list[Arg] = [expected_version, len(envelopes)]
         argv.extend(encode(e) for e in envelopes)
         for op in ops:
