@@ -5,6 +5,7 @@ nulls omitted, ``Cache-Control: no-store``, field errors collected at once.
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import json
 import uuid
@@ -123,6 +124,10 @@ class Fields:
                 return str(value)
             self._convert(self.path(name))
             return None
+        if not _encodable(value):
+            # A lone surrogate from a JSON escape: no store or key can keep it.
+            self._convert(self.path(name))
+            return None
         if len(value) > MAX_STRING:
             self.problems.add(
                 self.path(name),
@@ -132,7 +137,9 @@ class Fields:
             return None
         return value
 
-    def uuid(self, name: str, *, required: bool = False) -> str | None:
+    def uuid(
+        self, name: builtins.str, *, required: builtins.bool = False
+    ) -> builtins.str | None:
         value = self.data.get(name)
         if value is None or value == "":
             if required:
@@ -143,7 +150,7 @@ class Fields:
             self._convert(self.path(name))
         return parsed
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def bool(self, name: builtins.str, default: builtins.bool = False) -> builtins.bool:
         value = self.data.get(name)
         if value is None:
             return default
@@ -154,7 +161,7 @@ class Fields:
         self._convert(self.path(name))
         return default
 
-    def int(self, name: str) -> int | None:
+    def int(self, name: builtins.str) -> builtins.int | None:
         value = self.data.get(name)
         if value is None:
             return None
@@ -171,10 +178,10 @@ class Fields:
             return None
         return number
 
-    def obj(self, name: str) -> Fields:
+    def obj(self, name: builtins.str) -> Fields:
         return Fields(self.data.get(name), self.path(name) + ".", self.problems)
 
-    def dict(self, name: str) -> dict[str, Any] | None:
+    def dict(self, name: builtins.str) -> builtins.dict[builtins.str, Any] | None:
         value = self.data.get(name)
         if value is None:
             return None
@@ -183,7 +190,7 @@ class Fields:
             return None
         return value
 
-    def str_list(self, name: str) -> list[str] | None:
+    def str_list(self, name: builtins.str) -> list[builtins.str] | None:
         value = self.data.get(name)
         if value is None:
             return None
@@ -191,6 +198,14 @@ class Fields:
             self._convert(self.path(name))
             return None
         return list(value)
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_uuid(value: Any) -> str | None:

@@ -57,6 +57,25 @@ def login_id_index_pattern() -> str:
     return f"{PREFIX}loginid:*"
 
 
+def user_action_index(action_id: str) -> str:
+    """
+    An applied user action's id to the actionee's user id; one slot per action.
+    """
+    return f"{PREFIX}useraction:{action_id}"
+
+
+def user_action_index_pattern() -> str:
+    return f"{PREFIX}useraction:*"
+
+
+def rate_limit(kind: str, digest: str) -> str:
+    """
+    A fixed-window request counter for one client IP or loginId digest; one
+    slot per value, so limits never contend with user partitions.
+    """
+    return f"{PREFIX}ratelimit:{kind}:{digest}"
+
+
 def partition_count() -> str:
     return f"{PREFIX}meta:partitions"
 
@@ -89,6 +108,17 @@ def user_refresh_tokens(tag_: str, user_id: str) -> str:
     return f"{PREFIX}{tag_}:rts:{user_id}"
 
 
+def retired_refresh_token(tag_: str, digest: str) -> str:
+    """
+    A rotated-out one-time refresh token's digest, pointing at its token id.
+    """
+    return f"{PREFIX}{tag_}:rtold:{digest}"
+
+
+def refresh_token_pattern(tag_: str) -> str:
+    return f"{PREFIX}{tag_}:rt:*"
+
+
 def login_counts(tag_: str) -> str:
     """
     Per-partition login counts by application; summed over partitions on read.
@@ -117,3 +147,21 @@ def projection_pattern(tag_: str) -> str:
 
 def all_tags(partitions: int) -> list[str]:
     return [SYSTEM_TAG, *(tag(p) for p in range(partitions))]
+
+
+def rebuild_lock() -> str:
+    """
+    Held (SET NX PX, renewed) while a projection rebuild runs; one at a time.
+    """
+    return f"{PREFIX}meta:rebuild-lock"
+
+
+def staging(key: str) -> str:
+    """
+    A projection key's twin while a rebuild writes it; it keeps the hash tag.
+    """
+    return f"{PREFIX}rebuild:{key.removeprefix(PREFIX)}"
+
+
+def staging_pattern(tag_: str) -> str:
+    return f"{PREFIX}rebuild:{tag_}:*"

@@ -14,7 +14,10 @@ from typing import Any
 
 from events import login as login_events
 from events import user as user_events
+from events.refresh_token import RefreshTokensRevoked
+from loginsvc import keys
 from loginsvc.runtime import Runtime
+from loginsvc.services.aggregates import commit_user
 from loginsvc.services.system import tenant
 from loginsvc.tenant import setting
 from projections.store import Doc
@@ -71,8 +74,10 @@ def failure_events(
         "applicationIds": [],
     }
     events.append(user_events.UserActionApplied(action))
-    # TODO(#4): revoke the user's refresh tokens when the tenant's
-    # refreshTokenRevocationPolicy.onLoginPrevented says so.
+    if action["preventLogin"] and revokes_on_login_prevented(rt):
+        events.append(
+            RefreshTokensRevoked(doc["id"], [], "loginPrevented", every_token=True)
+        )
     prevented = {
         "actionId": action["id"],
         "expiry": action["expiry"],
@@ -80,3 +85,28 @@ def failure_events(
         "name": action["name"],
     }
     return events, prevented
+
+
+async def commit_failure(
+    rt: Runtime, version: int, doc: Doc, attempt: login_events.LoginAttempted
+) -> dict[str, Any] | None:
+    """
+    Commit one failed attempt; the lockout action it triggered, if any.
+
+    The action's index is written first, so a cancel can find its user.
+    """
+    events, prevented = failure_events(rt, doc, attempt)
+    if prevented is not None:
+        await rt.redis.set(keys.user_action_index(prevented["actionId"]), doc["id"])
+    await commit_user(rt, doc["id"], version, doc, events)
+    return prevented
+
+
+def revokes_on_login_prevented(rt: Runtime) -> bool:
+    """
+    The tenant's ``refreshTokenRevocationPolicy.onLoginPrevented`` (default true).
+    """
+    policy = setting(
+        tenant(rt), "jwtConfiguration", "refreshTokenRevocationPolicy", default={}
+    )
+    return bool((policy or {}).get("onLoginPrevented", True))
