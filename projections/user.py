@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from events import login, user
+from events import login, two_factor, user
 from events.codec import Envelope
+from projections import two_factor as two_factor_view
 
 Doc = dict[str, Any]
 
@@ -28,7 +29,10 @@ def evolve(doc: Doc | None, envelope: Envelope) -> Doc | None:
     doc = copy.deepcopy(doc)
     match event:
         case user.UserUpdated():
-            internal = {k: v for k, v in doc.items() if k.startswith("_")}
+            # twoFactor is managed by the Two Factor APIs, never by an update.
+            internal = {
+                k: v for k, v in doc.items() if k.startswith("_") or k == "twoFactor"
+            }
             doc = {**copy.deepcopy(event.user), **internal}
         case user.UserDeactivated():
             doc["active"] = False
@@ -62,6 +66,8 @@ def evolve(doc: Doc | None, envelope: Envelope) -> Doc | None:
         case login.LoginAttempted():
             if event.failure_count is not None:
                 doc["_failed"] = {"count": event.failure_count, "last": at}
+        case _ if isinstance(event, two_factor.USER_EVENTS):
+            two_factor_view.apply(doc, event)
     return doc
 
 

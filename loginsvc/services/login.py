@@ -28,10 +28,11 @@ from loginsvc.errors import (
 from loginsvc.runtime import Runtime
 from loginsvc.services import tokens
 from loginsvc.services.aggregates import commit_user
-from loginsvc.services.lockout import failure_events
+from loginsvc.services.lockout import commit_failure
 from loginsvc.services.lookup import load_user, user_id_for_login_id
 from loginsvc.services.system import application as find_application
 from loginsvc.services.system import tenant
+from loginsvc.services.two_factor_challenge import login_challenge
 from loginsvc.tenant import setting
 from loginsvc.views import registration_of, secured_user
 from projections.store import Doc
@@ -97,6 +98,13 @@ async def _refuse_before_password(
     raise error
 
 
+def refusal(rt: Runtime, cmd: LoginCommand, doc: Doc) -> tuple[str, Exception | None]:
+    """
+    The outcome and error (423, 409, 410) when the user may not log in at all.
+    """
+    return _pre_password_outcome(rt, cmd, doc)
+
+
 def _pre_password_outcome(
     rt: Runtime, cmd: LoginCommand, doc: Doc
 ) -> tuple[str, Exception | None]:
@@ -119,19 +127,24 @@ async def _wrong_password(
     """
     for _ in range(8):
         attempt = _attempt(cmd, doc, "wrongPassword")
-        events, action = failure_events(rt, doc, attempt)
         try:
-            await commit_user(rt, doc["id"], version, doc, events)
+            action = await commit_failure(rt, version, doc, attempt)
         except ConcurrencyConflict:
             version, fresh = await load_user(rt, doc["id"])
             if fresh is None:
                 raise NotFound() from None
             doc = fresh
+            # A concurrent failure may have locked the user meanwhile: then
+            # this attempt is refused, not counted (the hash work is done).
+            outcome, error = _pre_password_outcome(rt, cmd, doc)
+            if error is not None:
+                await _record(rt, cmd, version, doc, outcome)
+                raise error from None
             continue
         if action is not None:
             raise LoginPrevented([action])
         raise NotFound()
-    raise NotFound()
+    raise ConcurrencyConflict("The user changed too often during this login.")
 
 
 async def _after_password(
@@ -159,6 +172,12 @@ async def _decide_success(
     events: list[Any] = []
     if rehash is not None:
         events.append(user_events.PasswordRehashed(rehash))
+    attempt = _attempt(cmd, doc, "twoFactorRequired")
+    trust_id = cmd.two_factor_trust_id
+    challenge = await login_challenge(rt, doc, application, attempt, trust_id)
+    if challenge is not None:
+        await commit_user(rt, doc["id"], version, doc, [*events, *challenge.events])
+        return LoginResult(242, challenge.body)
     if doc.get("passwordChangeRequired"):
         events.append(_attempt(cmd, doc, "changePasswordRequired"))
         await commit_user(rt, doc["id"], version, doc, events)
