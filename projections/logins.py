@@ -1,0 +1,75 @@
+"""
+Login history: capped lists of recent logins and hourly login counters, fed
+by ``LoggedIn`` and kept per partition (summed or merged on read).
+
+The hourly hash of a partition has one field per hour, and per hour and
+application, user, or both, so the login report reads any filter with HMGET.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events.codec import Envelope
+from events.login import LoggedIn
+from events.store import Op
+from loginsvc import keys
+from projections.store import pack
+from projections.writes import writes_for
+
+#: Recent logins kept per partition and per user (FusionAuth pages by 10).
+PARTITION_RECENT = 256
+USER_RECENT = 64
+HOUR_MS = 3_600_000
+NO_APPLICATION = "-"
+
+
+def login_record(event: LoggedIn, at: int) -> dict[str, Any]:
+    """
+    The raw login record, as ``/api/user/recent-login`` lists it.
+    """
+    return {
+        "applicationId": event.application_id,
+        "instant": at,
+        "ipAddress": event.ip_address,
+        "loginId": event.login_id,
+        "loginIdType": event.login_id_type,
+        "userId": event.user_id,
+    }
+
+
+def hour_field(
+    hour: int, application_id: str | None = None, user_id: str | None = None
+) -> str:
+    """
+    The counter field of one hour, optionally narrowed to an application or user.
+    """
+    name = str(hour)
+    if application_id:
+        name += f":a:{application_id}"
+    if user_id:
+        name += f":u:{user_id}"
+    return name
+
+
+@writes_for(LoggedIn.TYPE)
+def logged_in(tag: str, envelope: Envelope, now_ms: int) -> list[Op]:
+    event: LoggedIn = envelope.event
+    record = pack(login_record(event, envelope.at))
+    user_list = keys.user_recent_logins(tag, event.user_id)
+    hours = keys.login_hours(tag)
+    hour = envelope.at // HOUR_MS
+    app = event.application_id
+    ops = [
+        Op("LPUSH", keys.recent_logins(tag), (record,)),
+        Op("LTRIM", keys.recent_logins(tag), (0, PARTITION_RECENT - 1)),
+        Op("LPUSH", user_list, (record,)),
+        Op("LTRIM", user_list, (0, USER_RECENT - 1)),
+        Op("HINCRBY", keys.login_counts(tag), (app or NO_APPLICATION, 1)),
+        Op("HINCRBY", hours, (hour_field(hour), 1)),
+        Op("HINCRBY", hours, (hour_field(hour, user_id=event.user_id), 1)),
+    ]
+    if app:
+        ops.append(Op("HINCRBY", hours, (hour_field(hour, app), 1)))
+        ops.append(Op("HINCRBY", hours, (hour_field(hour, app, event.user_id), 1)))
+    return ops
