@@ -5,9 +5,9 @@ The application factory, used by the CLI and the tests alike.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from aiohttp import web
 from redis.asyncio import Redis
@@ -19,7 +19,7 @@ from loginsvc.middleware import access_log, errors
 from loginsvc.passwords import PasswordHasher
 from loginsvc.routes import add_routes
 from loginsvc.runtime import Runtime, wall_clock_ms
-from loginsvc.services.cache import follow
+from loginsvc.services.cache import TAIL_BLOCK_MS, follow
 from loginsvc.services.system import ensure_defaults, load_server_key
 
 logger = logging.getLogger(__name__)
@@ -64,11 +64,14 @@ def make_app(
         rt.server_key = await load_server_key(rt)
         await ensure_defaults(rt)
         app[RUNTIME] = rt
-        follower = asyncio.create_task(follow(rt))
+        stop = asyncio.Event()
+        follower = asyncio.create_task(follow(rt, stop))
         yield
+        stop.set()
         follower.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await follower
+        _, pending = await asyncio.wait({follower}, timeout=TAIL_BLOCK_MS / 1000 + 2)
+        if pending:
+            logger.warning("system_tail_stop_timed_out")
         hasher.close()
         if redis is None:
             await client.aclose()
@@ -83,7 +86,8 @@ async def check_partitions(rt: Runtime) -> None:
     Record the partition count at first start; refuse a different one later.
     """
     await rt.redis.set(keys.partition_count(), rt.settings.partitions, nx=True)
-    stored = int(await rt.redis.get(keys.partition_count()))
+    raw: Any = await rt.redis.get(keys.partition_count())
+    stored = int(raw)
     if stored != rt.settings.partitions:
         raise ConfigError(
             f"'LOGINSVC_PARTITIONS' is {rt.settings.partitions} but this store "

@@ -72,11 +72,14 @@ async def catch_up(rt: Runtime) -> None:
             return
 
 
-async def follow(rt: Runtime) -> None:
+async def follow(rt: Runtime, stop: asyncio.Event) -> None:
     """
-    Tail the ``{sys}`` stream for the life of the app.
+    Tail the ``{sys}`` stream until ``stop`` is set.
+
+    The flag, not only cancellation, ends the loop: redis-py can swallow a
+    cancel that lands as a blocking XREAD starts (redis/redis-py#2028).
     """
-    while True:
+    while not stop.is_set():
         try:
             found = await rt.events.tail(
                 keys.SYSTEM_TAG, rt.system.last_entry_id, TAIL_BLOCK_MS
