@@ -1,0 +1,201 @@
+"""
+The event-log commands: ``rebuild``, ``verify`` and ``replay``.
+
+Each connects to ``LOGINSVC_REDIS_URL``, returns an exit status, and on
+failure prints one line to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TextIO
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from loginsvc import keys
+from loginsvc.config import ConfigError, Settings
+from projections.fold import RebuildError, recorded_partitions
+from projections.rebuild import rebuild
+from projections.replay import ReplayFilter, as_json, as_row, parse_time, replay
+from projections.verify import verify
+
+Command = Callable[[argparse.Namespace, Redis, int], Awaitable[int]]
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class ProgressLine:
+    """
+    Events per second and an ETA on a terminal; one summary line otherwise.
+    """
+
+    def __init__(self, total: int, out: TextIO) -> None:
+        self.total, self.done, self.out = total, 0, out
+        self.started = self.shown = time.monotonic()
+
+    def __call__(self, tag: str, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if not self.out.isatty() or now - self.shown < 0.2:
+            return
+        self.shown = now
+        rate = self.done / max(now - self.started, 1e-6)
+        eta = max(self.total - self.done, 0) / max(rate, 1e-6)
+        self.out.write(
+            f"\r{tag} {self.done}/{self.total} events {rate:,.0f}/s ETA {eta:.0f}s "
+        )
+        self.out.flush()
+
+    def finish(self, what: str) -> None:
+        elapsed = time.monotonic() - self.started
+        rate = self.done / max(elapsed, 1e-6)
+        end = "\n" if self.out.isatty() else ""
+        self.out.write(
+            f"{end}{what}: {self.done} events in {elapsed:.1f}s ({rate:,.0f}/s)\n"
+        )
+
+
+async def _total_events(redis: Redis, partitions: int) -> int:
+    counts = [await redis.xlen(keys.event_stream(t)) for t in keys.all_tags(partitions)]
+    return sum(counts)
+
+
+async def _rebuild(args: argparse.Namespace, redis: Redis, partitions: int) -> int:
+    line = ProgressLine(await _total_events(redis, partitions), sys.stderr)
+    report = await rebuild(redis, partitions, wall_ms, progress=line)
+    line.finish(f"rebuilt {report.keys} keys, deleted {report.deleted}")
+    return 0
+
+
+async def _verify(args: argparse.Namespace, redis: Redis, partitions: int) -> int:
+    line = ProgressLine(await _total_events(redis, partitions), sys.stderr)
+    report = await verify(redis, partitions, wall_ms, progress=line)
+    for difference in report.differences:
+        print(difference)
+    line.finish(f"verified {report.keys} keys, {len(report.differences)} differences")
+    return 1 if report.differences else 0
+
+
+async def _replay(args: argparse.Namespace, redis: Redis, partitions: int) -> int:
+    wanted = ReplayFilter(
+        user_id=args.user,
+        login_id=args.login_id,
+        application_id=args.application,
+        types=frozenset(args.type or ()),
+        outcome=args.outcome,
+        since=args.since,
+        until=args.until,
+    )
+    render = as_row if args.format == "table" else as_json
+    async for envelope in replay(redis, keys.all_tags(partitions), wanted):
+        print(render(envelope))
+    return 0
+
+
+async def _connected(command: Command, args: argparse.Namespace, url: str) -> int:
+    redis = Redis.from_url(url)
+    try:
+        partitions = args.partitions or await recorded_partitions(redis)
+        if partitions is None:
+            raise RebuildError(
+                f"No partition count is recorded in '{keys.partition_count()}'; "
+                "pass --partitions."
+            )
+        return await command(args, redis, partitions)
+    finally:
+        await redis.aclose()
+
+
+def _runner(name: str, command: Command) -> Callable[..., int]:
+    def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> int:
+        try:
+            settings = Settings.from_env(environ)
+            if not settings.redis_url:
+                raise ConfigError(f"'LOGINSVC_REDIS_URL' must be set for '{name}'.")
+            return asyncio.run(_connected(command, args, settings.redis_url))
+        except (ConfigError, RebuildError, ValueError) as error:
+            print(f"loginsvc {name}: {error}", file=sys.stderr)
+        except RedisError as error:
+            print(
+                f"loginsvc {name}: Redis failed ({type(error).__name__}).",
+                file=sys.stderr,
+            )
+        except (BrokenPipeError, KeyboardInterrupt):
+            print(f"loginsvc {name}: interrupted.", file=sys.stderr)
+        return 1
+
+    return run
+
+
+def _time(raw: str) -> int:
+    try:
+        return parse_time(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add(
+    subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    command: Command,
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name, help=summary, description=description
+    )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        help="number of user partitions (default: the count recorded in Redis)",
+    )
+    run = _runner(name, command)
+    parser.set_defaults(func=run, handler=run)
+    return parser
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """
+    Add the ``rebuild``, ``verify`` and ``replay`` commands.
+    """
+    _add(
+        subparsers,
+        "rebuild",
+        _rebuild,
+        "rebuild every projection from the event streams",
+        "Fold every partition's stream into staging keys and swap them in, one "
+        "partition at a time, while the service keeps running. TTL keys come back "
+        "with their remaining lifetime. Refuses to run twice at once.",
+    )
+    _add(
+        subparsers,
+        "verify",
+        _verify,
+        "compare projections with the fold of the event streams",
+        "Fold the streams in memory and print every projection or index key that "
+        "differs (values shown as digests). Exits 1 when anything differs.",
+    )
+    replay_parser = _add(
+        subparsers,
+        "replay",
+        _replay,
+        "print events in time order, filtered",
+        "Print the events of every partition merged into one time order, as JSON "
+        "lines or a table. Passwords, secrets, hashes and digests are left out.",
+    )
+    add = replay_parser.add_argument
+    add("--user", metavar="ID", help="only events of this user id")
+    add("--login-id", metavar="LOGIN_ID", help="only attempts with this loginId")
+    add("--application", metavar="ID", help="only events of this application id")
+    add("--type", action="append", help="only this event type (repeatable)")
+    add("--outcome", help="only login attempts with this outcome")
+    add("--since", type=_time, help="from this time (ISO-8601 or epoch ms)")
+    add("--until", type=_time, help="up to this time (ISO-8601 or epoch ms)")
+    add("--format", choices=("json", "table"), default="json", help="output format")

@@ -1,0 +1,160 @@
+"""
+Folding one partition's stream: aggregate documents by the live path's
+``evolve`` functions and side writes by its writers, into an in-memory
+keyspace that ``rebuild`` writes out and ``verify`` compares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from events import catalog as _events  # noqa: F401  (registers every event type)
+from events.codec import Envelope
+from events.store import ALLOWED, EventStore, Op
+from loginsvc import keys
+from projections import system as system_projection
+from projections import user as user_projection
+from projections.catalog import side_ops
+from projections.model import Keyspace, as_bytes
+from projections.store import Doc, pack
+
+Evolve = Callable[[Doc | None, Envelope], Doc | None]
+Clock = Callable[[], int]
+Progress = Callable[[str, int], None]
+
+#: Aggregates that keep no document: their events only have side writes.
+NO_DOCUMENT = frozenset({"login", "attempt"})
+BATCH = 1000
+
+
+class RebuildError(Exception):
+    """
+    A rebuild or verify could not run; the message says why.
+    """
+
+
+class RebuildRunning(RebuildError):
+    """
+    Another rebuild holds the lock.
+    """
+
+
+def document_target(tag: str, envelope: Envelope) -> tuple[str, Evolve] | None:
+    """
+    The hash an event's aggregate document lives in, and the fold that makes it.
+    """
+    kind, _, ident = envelope.aggregate.partition(":")
+    if envelope.sequence == 0 or kind in NO_DOCUMENT:
+        return None
+    if tag == keys.SYSTEM_TAG:
+        return keys.aggregate(tag, kind, ident), system_projection.evolve
+    if kind == "user":
+        return keys.user(tag, ident), user_projection.evolve
+    raise RebuildError(
+        f"No projection is known for aggregate kind '{kind}' in partition '{tag}'."
+    )
+
+
+@dataclass
+class TagFold:
+    """
+    The per-aggregate state of one tag while its stream is folded.
+    """
+
+    tag: str
+    now_ms: int
+    docs: dict[str, tuple[int, Doc | None]] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)
+    last_id: str = "0-0"
+    count: int = 0
+
+    def apply(self, envelope: Envelope) -> list[Op]:
+        """
+        Fold one event into its document; the side writes it causes.
+        """
+        target = document_target(self.tag, envelope)
+        if target is not None:
+            key, evolve = target
+            doc = self.docs.get(key, (0, None))[1]
+            self.docs[key] = (envelope.sequence, evolve(doc, envelope))
+            self.dirty.add(key)
+        if envelope.entry_id:
+            self.last_id = envelope.entry_id
+        self.count += 1
+        return side_ops(self.tag, [envelope], self.now_ms)
+
+    def user_docs(self) -> Iterable[tuple[str, Doc]]:
+        """
+        Each user id with its document, for the derived index keys.
+        """
+        marker = keys.user(self.tag, "")
+        for key, (_version, doc) in self.docs.items():
+            if doc is not None and key.startswith(marker):
+                yield key.removeprefix(marker), doc
+
+
+def index_entries(user_id: str, doc: Doc) -> list[tuple[str, str]]:
+    """
+    The loginId index entries a user document holds: its email and username.
+    """
+    values = {v.lower() for v in (doc.get("email"), doc.get("username")) if v}
+    return [(keys.login_id_index(value), user_id) for value in sorted(values)]
+
+
+def document_fields(version: int, doc: Doc | None) -> dict[str, Any]:
+    return {"v": version} if doc is None else {"v": version, "d": pack(doc)}
+
+
+async def events_after(
+    store: EventStore, tag: str, after: str = "-", batch: int = BATCH
+) -> AsyncIterator[list[Envelope]]:
+    """
+    A tag's events after the entry id ``after``, page by page.
+    """
+    while True:
+        page = await store.read(tag, after, batch)
+        if page:
+            yield page
+            after = page[-1].entry_id
+        if len(page) < batch:
+            return
+
+
+async def recorded_partitions(redis: Redis) -> int | None:
+    raw = await redis.get(keys.partition_count())
+    return int(raw) if raw is not None else None
+
+
+def fold_page(fold: TagFold, space: Keyspace, page: list[Envelope], now: int) -> None:
+    """
+    Fold a page of events: documents into ``fold``, side writes into ``space``.
+    """
+    fold.now_ms = now
+    prefix = keys.projection_pattern(fold.tag)[:-1]
+    for envelope in page:
+        for op in fold.apply(envelope):
+            if op.command not in ALLOWED or not op.key.startswith(prefix):
+                raise RebuildError(
+                    f"Projection write '{op.command}' to '{op.key}' cannot be "
+                    f"rebuilt in partition '{fold.tag}'."
+                )
+            space.run(op, now)
+
+
+def place_documents(fold: TagFold, space: Keyspace) -> None:
+    """
+    Put the changed aggregate hashes (``v`` and ``d``) into ``space``.
+    """
+    for key in fold.dirty:
+        version, doc = fold.docs[key]
+        current = space.create(key, "hash", fold.now_ms, {})
+        current.pop(b"d", None)
+        current.update(
+            {k.encode(): as_bytes(v) for k, v in document_fields(version, doc).items()}
+        )
+        space.dirty.add(key)
+    fold.dirty.clear()
