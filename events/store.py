@@ -37,22 +37,23 @@ class Op:
     args: tuple[Arg, ...] = ()
 
 
-#: The commands a projection write may use; anything else is refused in Lua.
-ALLOWED = (
-    "HSET",
-    "HDEL",
-    "DEL",
-    "SET",
-    "PEXPIRE",
-    "HINCRBY",
-    "SADD",
-    "SREM",
-    "LPUSH",
-    "LTRIM",
-    "ZADD",
-    "ZREM",
-    "ZREMRANGEBYRANK",
-)
+#: The commands a projection write may use, with the key type each leaves
+#: (``none`` after DEL); anything else is refused in Lua.
+ALLOWED = {
+    "HSET": "hash",
+    "HDEL": "hash",
+    "DEL": "none",
+    "SET": "string",
+    "PEXPIRE": "",  # any type, unchanged
+    "HINCRBY": "hash",
+    "SADD": "set",
+    "SREM": "set",
+    "LPUSH": "list",
+    "LTRIM": "list",
+    "ZADD": "zset",
+    "ZREM": "zset",
+    "ZREMRANGEBYRANK": "zset",
+}
 
 _APPEND = """
 local unpack = unpack or table.unpack
@@ -66,10 +67,23 @@ if expected ~= '-1' then
 end
 local count = tonumber(ARGV[2])
 local allowed = {__ALLOWED__}
+local kinds = {__KINDS__}
+local types = {}
 local i = 3 + count
 while i <= #ARGV do
   if not allowed[ARGV[i]] then
     return redis.error_reply('DENIED ' .. ARGV[i])
+  end
+  -- Redis keeps a script's earlier writes when a later one fails, so a write
+  -- that would meet a key of the wrong type is refused before the first XADD.
+  local key = KEYS[tonumber(ARGV[i + 1])]
+  local want = kinds[ARGV[i]]
+  if want ~= '' then
+    local have = types[key] or redis.call('TYPE', key)['ok']
+    if want ~= 'none' and want ~= 'string' and have ~= 'none' and have ~= want then
+      return redis.error_reply('WRONGTYPE ' .. ARGV[i] .. ' on a ' .. have)
+    end
+    types[key] = want
   end
   i = i + 3 + tonumber(ARGV[i + 2])
 end
@@ -93,7 +107,9 @@ while i <= #ARGV do
   i = i + 3 + nargs
 end
 return ids
-""".replace("__ALLOWED__", ", ".join(f"{c}=true" for c in ALLOWED))
+""".replace("__ALLOWED__", ", ".join(f"{c}=true" for c in ALLOWED)).replace(
+    "__KINDS__", ", ".join(f"{c}='{kind}'" for c, kind in ALLOWED.items())
+)
 
 
 class CrossSlotWrite(ValueError):
@@ -151,7 +167,7 @@ class EventStore:
         Up to ``count`` events of one stream after the entry id ``after``.
         """
         start = "-" if after in ("-", "0", "0-0") else f"({after}"
-        entries = await self._redis.xrange(
+        entries: Any = await self._redis.xrange(
             keys.event_stream(tag), min=start, count=count
         )
         return [_decode_entry(entry_id, fields) for entry_id, fields in entries]
@@ -173,7 +189,9 @@ class EventStore:
         Wait up to ``block_ms`` for events after ``after``; empty on timeout.
         """
         stream = keys.event_stream(tag)
-        reply = await self._redis.xread({stream: after}, count=count, block=block_ms)
+        reply: Any = await self._redis.xread(
+            {stream: after}, count=count, block=block_ms
+        )
         found: list[Envelope] = []
         for _name, entries in reply or []:
             found.extend(_decode_entry(i, f) for i, f in entries)
@@ -193,6 +211,6 @@ def later(a: str, b: str) -> str:
 
 
 def _decode_entry(entry_id: Any, fields: dict[Any, Any]) -> Envelope:
-    raw = fields.get(b"e") or fields.get("e")
+    raw: bytes = fields[b"e"] if b"e" in fields else fields["e"]
     ident = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
     return decode(raw, ident)

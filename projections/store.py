@@ -49,16 +49,17 @@ class ProjectionStore:
         """
         The aggregate's version and document, ``(0, None)`` when it is unknown.
         """
-        version, raw = await self._redis.hmget(key, ["v", "d"])
+        reply: Any = await self._redis.hmget(key, ["v", "d"])
+        version, raw = reply
         return int(version or 0), (unpack(raw) if raw else None)
 
     async def load_many(self, keys: Sequence[str]) -> list[tuple[int, Doc | None]]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for key in keys:
-                pipe.hmget(key, ["v", "d"])
+                pipe.hmget(key, ["v", "d"])  # type: ignore[unused-awaitable]
             replies = await pipe.execute()
         return [(int(v or 0), unpack(d) if d else None) for v, d in replies]
 
     async def get(self, key: str) -> bytes | None:
-        value: bytes | None = await self._redis.get(key)
-        return value
+        value: Any = await self._redis.get(key)
+        return value if value is None else bytes(value)

@@ -36,7 +36,7 @@ async def load_server_key(rt: Runtime) -> bytes:
         return hashlib.sha256(rt.settings.server_key.encode()).digest()
     fresh = base64.b64encode(secrets.token_bytes(32))
     await rt.redis.set(keys.server_key(), fresh, nx=True)
-    stored = await rt.redis.get(keys.server_key())
+    stored: Any = await rt.redis.get(keys.server_key())
     return base64.b64decode(stored)
 
 
