@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from loginsvc import keys
 from loginsvc.appkeys import RUNTIME, SETTINGS
-from loginsvc.config import ConfigError, Settings
+from loginsvc.config import ConfigError, Settings, hash_threads_for
 from loginsvc.middleware import access_log, errors
 from loginsvc.passwords import PasswordHasher
 from loginsvc.routes import add_routes
@@ -56,8 +56,9 @@ def make_app(
 
     async def runtime_ctx(app: web.Application) -> AsyncIterator[None]:
         client = redis if redis is not None else connect(settings)
+        threads = settings.hash_threads or hash_threads_for(1)
         hasher = PasswordHasher(
-            settings.hash_profile, settings.hash_threads, settings.hash_max_wait_ms
+            settings.hash_profile, threads, settings.hash_max_wait_ms
         )
         rt = Runtime(settings=settings, redis=client, hasher=hasher, clock=clock)
         await check_partitions(rt)

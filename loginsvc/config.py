@@ -45,6 +45,32 @@ APPENDFSYNC_POLICIES = ("always", "everysec", "no")
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """
+    At most ``count`` requests per fixed window of ``seconds``.
+    """
+
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> RateLimit:
+        """
+        Read ``"10/60"`` (count/seconds); the error names the variable.
+        """
+        count, _, seconds = raw.partition("/")
+        try:
+            limit = cls(int(count), int(seconds))
+        except ValueError:
+            raise ConfigError(
+                f"'{name}' must read like '10/60' (requests/seconds)."
+            ) from None
+        if limit.count < 1 or limit.seconds < 1:
+            raise ConfigError(f"'{name}' needs a count and seconds of at least 1.")
+        return limit
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """
     Everything the service can be told at start.
@@ -55,7 +81,9 @@ class Settings:
     redis_url: str | None = None
     partitions: int = 16
     hash_profile: HashProfile = OWASP_MINIMUM
-    hash_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    # Hashing threads per process; None means this process's share of the
+    # cores (``hash_threads_for``), so N workers do not oversubscribe them.
+    hash_threads: int | None = None
     # A password verify that would wait longer than this in the queue is
     # answered 503 at once instead of timing out later.
     hash_max_wait_ms: int = 2000
@@ -67,6 +95,9 @@ class Settings:
     # acknowledged write, "everysec" up to a second of them on power loss.
     redis_appendfsync: str = "always"
     kickstart_file: str | None = None
+    # Not in FusionAuth; off unless set (429 with Retry-After when exceeded).
+    rate_limit_ip: RateLimit | None = None
+    rate_limit_login_id: RateLimit | None = None
 
     def __repr__(self) -> str:
         shown = []
@@ -112,6 +143,12 @@ class Settings:
                     f"'LOGINSVC_REDIS_APPENDFSYNC' must be one of {names}, not {raw!r}."
                 )
             kwargs["redis_appendfsync"] = raw
+        for name, attr in (
+            ("LOGINSVC_RATE_LIMIT_IP", "rate_limit_ip"),
+            ("LOGINSVC_RATE_LIMIT_LOGIN_ID", "rate_limit_login_id"),
+        ):
+            if raw := env.get(name):
+                kwargs[attr] = RateLimit.parse(name, raw)
         # FusionAuth's own variable is honoured so existing deployments work.
         kickstart = env.get("LOGINSVC_KICKSTART_FILE") or env.get(
             "FUSIONAUTH_APP_KICKSTART_FILE"
@@ -124,6 +161,13 @@ class Settings:
             "yes",
         )
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def hash_threads_for(workers: int, cores: int | None = None) -> int:
+    """
+    The default hashing threads of one of ``workers`` processes on ``cores``.
+    """
+    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
 
 
 def _int(env: Mapping[str, str], name: str, raw: str, minimum: int) -> int:

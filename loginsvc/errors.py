@@ -13,6 +13,7 @@ The tree::
     │   └── InvalidCode               421 (wrong two-factor code)
     ├── LoginPrevented                409 with the preventing ``actions``
     ├── PayloadTooLarge               413
+    ├── TooManyRequests               429, JSON body and ``Retry-After``
     ├── Overloaded                    503, JSON body (password queue full)
     ├── StoreUnavailable              503, JSON body (Redis down)
     └── ConcurrencyConflict           the expected version moved; retried
@@ -200,6 +201,20 @@ class PayloadTooLarge(LoginServiceError):
     """
 
     status = 413
+
+
+class TooManyRequests(LoginServiceError):
+    """
+    An opt-in rate limit (per client IP or loginId) is exhausted for now.
+    """
+
+    status = 429
+    code = "[TooManyRequests]"
+    message = "Too many login attempts. Try again later."
+
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(self.message)
 
 
 class Overloaded(LoginServiceError):

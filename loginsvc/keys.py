@@ -156,6 +156,14 @@ def rebuild_lock() -> str:
     return f"{PREFIX}meta:rebuild-lock"
 
 
+def archive_state() -> str:
+    """
+    Per partition tag, the last entry id archived and trimmed; ``folder`` names
+    the archive it went to.
+    """
+    return f"{PREFIX}meta:archive"
+
+
 def staging(key: str) -> str:
     """
     A projection key's twin while a rebuild writes it; it keeps the hash tag.

@@ -21,6 +21,7 @@ from loginsvc.errors import (
     Overloaded,
     PayloadTooLarge,
     StoreUnavailable,
+    TooManyRequests,
     ValidationFailed,
 )
 from loginsvc.http import empty, json_response
@@ -54,6 +55,11 @@ def render(error: LoginServiceError) -> web.Response:
         body = {"generalErrors": [{"code": error.code, "message": error.message}]}
         response = json_response(body, 503)
         response.headers["Retry-After"] = "1"
+        return response
+    if isinstance(error, TooManyRequests):
+        body = {"generalErrors": [{"code": error.code, "message": error.message}]}
+        response = json_response(body, 429)
+        response.headers["Retry-After"] = str(error.retry_after_s)
         return response
     if isinstance(error, PayloadTooLarge):
         return json_response(

@@ -15,6 +15,7 @@ from events.store import EventStore
 from loginsvc import keys
 from loginsvc.config import Settings
 from loginsvc.passwords import PasswordHasher
+from loginsvc.ratelimit import RateLimiter
 from loginsvc.signing import KeyRing
 from projections.store import ProjectionStore
 from projections.system import SystemState
@@ -39,10 +40,12 @@ class Runtime:
     keyring: KeyRing = field(default_factory=KeyRing)
     events: EventStore = field(init=False)
     projections: ProjectionStore = field(init=False)
+    limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.events = EventStore(self.redis)
         self.projections = ProjectionStore(self.redis)
+        self.limiter = RateLimiter(self.redis, self.settings)
 
     def user_tag(self, user_id: str) -> str:
         return keys.tag(keys.partition_of(user_id, self.settings.partitions))

@@ -24,8 +24,16 @@ async def post_login(request: web.Request) -> web.Response:
     rt = runtime(request)
     cmd = parse_login(rt, request, await read_json(request))
     require_login_authentication(rt, request, cmd.application_id)
+    await rt.limiter.check(limited_ip(request, cmd.ip_address), cmd.login_id)
     result = await login(rt, cmd)
     return render_login(request, result)
+
+
+def limited_ip(request: web.Request, recorded_ip: str | None) -> str | None:
+    """
+    The IP a rate limit counts: the body's ``ipAddress`` only with an API key.
+    """
+    return recorded_ip if api_key(request) is not None else client_ip(request)
 
 
 def parse_login(
