@@ -43,11 +43,7 @@ def parse_login(
     Validate a login body; every field error at once (reference §1.3).
     """
     fields = Fields(data)
-    application_id = fields.uuid("applicationId")
-    if application_id and application(rt, application_id) is None:
-        fields.problems.invalid(
-            "applicationId", "The provided application Id is invalid."
-        )
+    application_id = application_id_field(rt, fields)
     login_id = fields.str("loginId", required=True)
     password = fields.str("password", required=True)
     no_jwt = fields.bool("noJWT")
@@ -62,12 +58,31 @@ def parse_login(
         application_id=application_id,
         ip_address=client_ip(request, ip),
         no_jwt=no_jwt,
-        device=_device(device),
+        device=device_field(device),
         two_factor_trust_id=request.cookies.get("fusionauth.trust") or trust_id,
     )
 
 
-def _device(device: dict[str, Any] | None) -> dict[str, Any] | None:
+def application_id_field(rt: Runtime, fields: Fields) -> str | None:
+    """
+    The body's ``applicationId``: a UUID naming an active application.
+
+    FusionAuth treats an inactive application as not found (reference §1.8).
+    """
+    application_id = fields.uuid("applicationId")
+    found = application(rt, application_id)
+    if application_id and (found is None or not found.get("active", True)):
+        fields.problems.invalid(
+            "applicationId", "The provided application Id is invalid."
+        )
+        return None
+    return application_id
+
+
+def device_field(device: dict[str, Any] | None) -> dict[str, Any] | None:
+    """
+    The known ``metaData.device`` fields, as short strings.
+    """
     if not device:
         return None
     allowed = ("name", "description", "type", "lastAccessedAddress")

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from loginsvc.api.auth import api_key, bearer_token, require_api_key, runtime
+from loginsvc.api.login import application_id_field
 from loginsvc.errors import Unauthorized
 from loginsvc.http import (
     Fields,
@@ -20,7 +21,6 @@ from loginsvc.http import (
 )
 from loginsvc.runtime import Runtime
 from loginsvc.services.sessions import Ping, logout, ping
-from loginsvc.services.system import application
 from loginsvc.signing import InvalidToken
 
 routes = web.RouteTableDef()
@@ -64,11 +64,7 @@ def parse_ping(rt: Runtime, request: web.Request, data: dict[str, Any]) -> Ping:
     """
     fields = Fields(data)
     user_id = fields.uuid("userId", required=True)
-    application_id = fields.uuid("applicationId")
-    if application_id and application(rt, application_id) is None:
-        fields.problems.invalid(
-            "applicationId", "The provided application Id is invalid."
-        )
+    application_id = application_id_field(rt, fields)
     ip = (
         fields.obj("eventInfo").str("ipAddress")
         or fields.str("ipAddress")

@@ -11,7 +11,12 @@ from aiohttp import web
 
 from loginsvc import totp
 from loginsvc.api.auth import require_api_key, runtime
-from loginsvc.api.login import limited_ip, render_login
+from loginsvc.api.login import (
+    application_id_field,
+    device_field,
+    limited_ip,
+    render_login,
+)
 from loginsvc.errors import NotFound
 from loginsvc.http import (
     Fields,
@@ -23,7 +28,6 @@ from loginsvc.http import (
 )
 from loginsvc.runtime import Runtime
 from loginsvc.services import two_factor, two_factor_login
-from loginsvc.services.system import application
 
 routes = web.RouteTableDef()
 
@@ -88,7 +92,7 @@ async def post_start(request: web.Request) -> web.Response:
     fields = Fields(await read_json(request))
     user_id = fields.uuid("userId")
     login_id = fields.str("loginId")
-    application_id = _application_id(rt, fields)
+    application_id = application_id_field(rt, fields)
     if user_id is None and login_id is None and not fields.problems:
         fields.problems.blank("loginId")
     fields.problems.raise_if_any()
@@ -103,7 +107,7 @@ async def get_status(request: web.Request) -> web.Response:
     rt = runtime(request)
     fields = Fields(dict(request.query))
     user_id = fields.uuid("userId", required=True)
-    application_id = _application_id(rt, fields)
+    application_id = application_id_field(rt, fields)
     fields.problems.raise_if_any()
     trust_id = request.match_info.get("trustId")
     status, body = await two_factor_login.status(
@@ -157,7 +161,7 @@ def parse_two_factor_login(
     Validate a two-factor login body (reference §2.5).
     """
     fields = Fields(data)
-    application_id = _application_id(rt, fields)
+    application_id = application_id_field(rt, fields)
     two_factor_id = fields.str("twoFactorId", required=True)
     code = fields.str("code", required=True)
     trust_computer = fields.bool("trustComputer")
@@ -172,28 +176,8 @@ def parse_two_factor_login(
         application_id=application_id,
         ip_address=client_ip(request, ip),
         no_jwt=no_jwt,
-        device=_device(device),
+        device=device_field(device),
     )
-
-
-def _application_id(rt: Runtime, fields: Fields) -> str | None:
-    raw = fields.raw("applicationId")
-    if raw is None or raw == "":
-        return None
-    found = parse_uuid(raw)
-    if found is None or application(rt, found) is None:
-        fields.problems.invalid(
-            "applicationId", "The provided application Id is invalid."
-        )
-        return None
-    return found
-
-
-def _device(device: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not device:
-        return None
-    allowed = ("name", "description", "type", "lastAccessedAddress")
-    return {k: str(v)[:256] for k, v in device.items() if k in allowed and v}
 
 
 def _user_id(request: web.Request) -> str:

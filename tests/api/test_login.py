@@ -316,3 +316,19 @@ async def test_login_records_the_registration_last_login_instant(
 
     assert clock.now == fetched["lastLoginInstant"]
     assert clock.now == fetched["registrations"][0]["lastLoginInstant"]
+
+
+async def test_login_to_a_deactivated_application_is_invalid(
+    fa: Admin, app_id: str
+) -> None:
+    """
+    FusionAuth treats an inactive application as one that does not exist.
+    """
+    user = await new_user(fa, app_id)
+    await fa.ok("deactivate_application", app_id)
+
+    response = await fa.call("login", login_body(user["email"], app_id))
+
+    errors = response.error_response["fieldErrors"]
+    assert 400 == response.status
+    assert "[invalid]applicationId" == errors["applicationId"][0]["code"]
