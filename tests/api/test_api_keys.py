@@ -10,10 +10,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from loginsvc.defaults import DEFAULT_TENANT_ID
-
-
-def codes(body: dict[str, Any]) -> set[str]:
-    return {e["code"] for errs in body.get("fieldErrors", {}).values() for e in errs}
+from tests.api.support import codes
 
 
 async def create(

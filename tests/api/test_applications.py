@@ -14,10 +14,7 @@ from loginsvc.defaults import (
     DEFAULT_TENANT_ID,
     FUSIONAUTH_APPLICATION_ID,
 )
-
-
-def codes(body: dict[str, Any]) -> set[str]:
-    return {e["code"] for errs in body.get("fieldErrors", {}).values() for e in errs}
+from tests.api.support import codes
 
 
 async def create(

@@ -18,12 +18,9 @@ from tests.api.login_state import (
     password_login,
     set_tenant_jwt,
 )
+from tests.api.support import codes
 
 INVALID = "The refresh token was not found or has expired."
-
-
-def codes(body: dict) -> set[str]:
-    return {e["code"] for errs in body.get("fieldErrors", {}).values() for e in errs}
 
 
 async def logged_in(client, rt, email: str, **app_settings) -> tuple[dict, dict]:

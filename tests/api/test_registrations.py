@@ -12,12 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from loginsvc.services.lookup import load_user
-
-PASSWORD = "correct horse battery"
-
-
-def codes(body: dict[str, Any]) -> set[str]:
-    return {e["code"] for errs in body.get("fieldErrors", {}).values() for e in errs}
+from tests.api.support import PASSWORD, codes
 
 
 @pytest.fixture

@@ -15,10 +15,7 @@ from tests.api.login_state import (
     make_user,
     password_login,
 )
-
-
-def codes(body: dict) -> set[str]:
-    return {e["code"] for errs in body.get("fieldErrors", {}).values() for e in errs}
+from tests.api.support import codes
 
 
 async def test_ping_of_a_registered_user_answers_200_and_records_a_ping_login(

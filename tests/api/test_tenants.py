@@ -10,12 +10,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from loginsvc.defaults import DEFAULT_SIGNING_KEY_ID, DEFAULT_TENANT_ID
+from tests.api.support import codes
 
 PATH = f"/api/tenant/{DEFAULT_TENANT_ID}"
-
-
-def codes(body: dict[str, Any]) -> set[str]:
-    return {e["code"] for errs in body.get("fieldErrors", {}).values() for e in errs}
 
 
 async def current(client: TestClient, admin: dict[str, str]) -> dict[str, Any]:

@@ -13,12 +13,7 @@ from aiohttp.test_utils import TestClient
 from events.user_actions import preventing_actions
 from loginsvc.defaults import DEFAULT_TENANT_ID
 from loginsvc.services.lookup import load_user
-
-PASSWORD = "correct horse battery"
-
-
-def codes(body: dict[str, Any]) -> set[str]:
-    return {e["code"] for errs in body.get("fieldErrors", {}).values() for e in errs}
+from tests.api.support import PASSWORD, codes
 
 
 async def define(client: TestClient, admin: dict[str, str], **fields: Any) -> str:

@@ -6,31 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
-
-from aiohttp.test_utils import TestClient
 
 from loginsvc.defaults import DEFAULT_TENANT_ID
-
-PASSWORD = "correct horse battery"
-
-
-def codes(body: dict[str, Any]) -> set[str]:
-    return {e["code"] for errs in body.get("fieldErrors", {}).values() for e in errs}
-
-
-async def create(
-    client: TestClient, admin: dict[str, str], **user: Any
-) -> dict[str, Any]:
-    user.setdefault("password", PASSWORD)
-    response = await client.post("/api/user", json={"user": user}, headers=admin)
-    assert 200 == response.status, await response.text()
-    return dict((await response.json())["user"])
-
-
-async def get(client: TestClient, admin: dict[str, str], query: str) -> Any:
-    response = await client.get(f"/api/user{query}", headers=admin)
-    return response.status, (await response.json() if response.status == 200 else None)
+from tests.api.support import PASSWORD, codes
+from tests.api.support import create_user as create
+from tests.api.support import get_user as get
 
 
 async def test_create_user_returns_the_secured_user_with_defaults(client, admin):
