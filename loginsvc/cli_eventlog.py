@@ -1,27 +1,40 @@
 """
-The event-log commands: ``rebuild``, ``verify`` and ``replay``.
+The event-log commands: ``rebuild``, ``verify``, ``replay`` and ``archive``.
 
 Each connects to ``LOGINSVC_REDIS_URL``, returns an exit status, and on
-failure prints one line to stderr.
+failure prints one line to stderr. ``replay`` piped into a reader that stops
+early (``| head``) ends quietly with status 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from loginsvc import keys
 from loginsvc.config import ConfigError, Settings
+from projections.archive import Archive, ArchiveError
+from projections.archiver import archive_streams
 from projections.fold import RebuildError, recorded_partitions
 from projections.rebuild import rebuild
-from projections.replay import ReplayFilter, as_json, as_row, parse_time, replay
+from projections.replay import (
+    JsonLines,
+    ReplayFilter,
+    as_json,
+    as_row,
+    merged,
+    parse_time,
+    replay,
+)
 from projections.verify import verify
 
 Command = Callable[[argparse.Namespace, Redis, int], Awaitable[int]]
@@ -67,16 +80,29 @@ async def _total_events(redis: Redis, partitions: int) -> int:
     return sum(counts)
 
 
+async def _archive_of(args: argparse.Namespace, redis: Redis) -> Archive | None:
+    """
+    The archive named by ``--archive``, else the one ``archive`` recorded.
+    """
+    folder = args.archive
+    if folder is None:
+        recorded: Any = await redis.hget(keys.archive_state(), "folder")
+        folder = None if recorded is None else Path(os.fsdecode(recorded))
+    return None if folder is None else Archive(folder)
+
+
 async def _rebuild(args: argparse.Namespace, redis: Redis, partitions: int) -> int:
     line = ProgressLine(await _total_events(redis, partitions), sys.stderr)
-    report = await rebuild(redis, partitions, wall_ms, progress=line)
+    archive = await _archive_of(args, redis)
+    report = await rebuild(redis, partitions, wall_ms, progress=line, archive=archive)
     line.finish(f"rebuilt {report.keys} keys, deleted {report.deleted}")
     return 0
 
 
 async def _verify(args: argparse.Namespace, redis: Redis, partitions: int) -> int:
     line = ProgressLine(await _total_events(redis, partitions), sys.stderr)
-    report = await verify(redis, partitions, wall_ms, progress=line)
+    archive = await _archive_of(args, redis)
+    report = await verify(redis, partitions, wall_ms, progress=line, archive=archive)
     for difference in report.differences:
         print(difference)
     line.finish(f"verified {report.keys} keys, {len(report.differences)} differences")
@@ -93,9 +119,33 @@ async def _replay(args: argparse.Namespace, redis: Redis, partitions: int) -> in
         since=args.since,
         until=args.until,
     )
+    archive = await _archive_of(args, redis)
+    tags = keys.all_tags(partitions)
+    out = sys.stdout
+    if args.format == "json" and wanted == ReplayFilter():
+        lines = JsonLines()
+        async for run in merged(redis, tags, archive):
+            chunk = b"".join(lines.line(i, raw) + b"\n" for i, raw in run)
+            if hasattr(out, "buffer"):
+                out.buffer.write(chunk)
+            else:
+                out.write(chunk.decode())
+        out.flush()
+        return 0
     render = as_row if args.format == "table" else as_json
-    async for envelope in replay(redis, keys.all_tags(partitions), wanted):
-        print(render(envelope))
+    async for envelope in replay(redis, tags, wanted, archive):
+        out.write(render(envelope) + "\n")
+    out.flush()
+    return 0
+
+
+async def _archive(args: argparse.Namespace, redis: Redis, partitions: int) -> int:
+    report = await archive_streams(redis, partitions, args.before, args.to)
+    print(
+        f"archived {report.events} events into {len(report.files)} files, "
+        f"trimmed {report.trimmed} stream entries",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -120,14 +170,21 @@ def _runner(name: str, command: Command) -> Callable[..., int]:
             if not settings.redis_url:
                 raise ConfigError(f"'LOGINSVC_REDIS_URL' must be set for '{name}'.")
             return asyncio.run(_connected(command, args, settings.redis_url))
-        except (ConfigError, RebuildError, ValueError) as error:
+        except (ConfigError, RebuildError, ArchiveError, ValueError) as error:
             print(f"loginsvc {name}: {error}", file=sys.stderr)
+        except BrokenPipeError:
+            # The reader stopped early (``| head``): not a failure. Python
+            # would report the pipe again when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except OSError as error:
+            print(f"loginsvc {name}: {error.strerror or error}.", file=sys.stderr)
         except RedisError as error:
             print(
                 f"loginsvc {name}: Redis failed ({type(error).__name__}).",
                 file=sys.stderr,
             )
-        except (BrokenPipeError, KeyboardInterrupt):
+        except KeyboardInterrupt:
             print(f"loginsvc {name}: interrupted.", file=sys.stderr)
         return 1
 
@@ -163,9 +220,9 @@ def _add(
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """
-    Add the ``rebuild``, ``verify`` and ``replay`` commands.
+    Add the ``rebuild``, ``verify``, ``replay`` and ``archive`` commands.
     """
-    _add(
+    rebuild_parser = _add(
         subparsers,
         "rebuild",
         _rebuild,
@@ -174,7 +231,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "partition at a time, while the service keeps running. TTL keys come back "
         "with their remaining lifetime. Refuses to run twice at once.",
     )
-    _add(
+    verify_parser = _add(
         subparsers,
         "verify",
         _verify,
@@ -190,6 +247,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "Print the events of every partition merged into one time order, as JSON "
         "lines or a table. Passwords, secrets, hashes and digests are left out.",
     )
+    for reader in (rebuild_parser, verify_parser, replay_parser):
+        reader.add_argument(
+            "--archive",
+            type=Path,
+            metavar="DIR",
+            help="archive folder read before the streams (default: the folder "
+            "'archive' recorded)",
+        )
     add = replay_parser.add_argument
     add("--user", metavar="ID", help="only events of this user id")
     add("--login-id", metavar="LOGIN_ID", help="only attempts with this loginId")
@@ -199,3 +264,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add("--since", type=_time, help="from this time (ISO-8601 or epoch ms)")
     add("--until", type=_time, help="up to this time (ISO-8601 or epoch ms)")
     add("--format", choices=("json", "table"), default="json", help="output format")
+    archive_parser = _add(
+        subparsers,
+        "archive",
+        _archive,
+        "move older events into checksummed archive files and trim the streams",
+        "Write every user partition's events older than --before into gzip'd "
+        "msgpack files, one per partition and UTC day, listed with their SHA-256 "
+        "in DIR/manifest.json; read them back, and only then trim those entries "
+        "from the streams. The {sys} stream is never archived: processes read it "
+        "at startup. rebuild, verify and replay read the archive, then the "
+        "streams. Running it twice for the same range writes nothing twice.",
+    )
+    archive_parser.add_argument(
+        "--before",
+        type=_time,
+        required=True,
+        help="archive events older than this (ISO-8601 or epoch ms)",
+    )
+    archive_parser.add_argument(
+        "--to", type=Path, required=True, metavar="DIR", help="archive folder"
+    )

@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from events import catalog as _events  # noqa: F401  (registers every event type)
-from events.codec import Envelope
+from events.codec import Envelope, decode
 from events.store import ALLOWED, EventStore, Op
 from loginsvc import keys
 from projections import system as system_projection
@@ -28,7 +28,7 @@ Progress = Callable[[str, int], None]
 
 #: Aggregates that keep no document: their events only have side writes.
 NO_DOCUMENT = frozenset({"login", "attempt"})
-BATCH = 1000
+BATCH = 10_000
 
 
 class RebuildError(Exception):
@@ -71,21 +71,28 @@ class TagFold:
     dirty: set[str] = field(default_factory=set)
     last_id: str = "0-0"
     count: int = 0
+    #: Each aggregate's target, found once per aggregate rather than per event.
+    targets: dict[str, tuple[str, Evolve] | None] = field(default_factory=dict)
 
     def apply(self, envelope: Envelope) -> list[Op]:
         """
         Fold one event into its document; the side writes it causes.
         """
-        target = document_target(self.tag, envelope)
-        if target is not None:
-            key, evolve = target
-            doc = self.docs.get(key, (0, None))[1]
-            self.docs[key] = (envelope.sequence, evolve(doc, envelope))
-            self.dirty.add(key)
+        if envelope.sequence:
+            aggregate = envelope.aggregate
+            if aggregate in self.targets:
+                target = self.targets[aggregate]
+            else:
+                target = self.targets[aggregate] = document_target(self.tag, envelope)
+            if target is not None:
+                key, evolve = target
+                doc = self.docs.get(key, (0, None))[1]
+                self.docs[key] = (envelope.sequence, evolve(doc, envelope))
+                self.dirty.add(key)
         if envelope.entry_id:
             self.last_id = envelope.entry_id
         self.count += 1
-        return side_ops(self.tag, [envelope], self.now_ms)
+        return side_ops(self.tag, (envelope,), self.now_ms)
 
     def user_docs(self) -> Iterable[tuple[str, Doc]]:
         """
@@ -95,14 +102,6 @@ class TagFold:
         for key, (_version, doc) in self.docs.items():
             if doc is not None and key.startswith(marker):
                 yield key.removeprefix(marker), doc
-
-
-def index_entries(user_id: str, doc: Doc) -> list[tuple[str, str]]:
-    """
-    The loginId index entries a user document holds: its email and username.
-    """
-    values = {v.lower() for v in (doc.get("email"), doc.get("username")) if v}
-    return [(keys.login_id_index(value), user_id) for value in sorted(values)]
 
 
 def document_fields(version: int, doc: Doc | None) -> dict[str, Any]:
@@ -135,14 +134,24 @@ def fold_page(fold: TagFold, space: Keyspace, page: list[Envelope], now: int) ->
     """
     fold.now_ms = now
     prefix = keys.projection_pattern(fold.tag)[:-1]
+    apply, run = fold.apply, space.run
     for envelope in page:
-        for op in fold.apply(envelope):
+        for op in apply(envelope):
             if op.command not in ALLOWED or not op.key.startswith(prefix):
                 raise RebuildError(
                     f"Projection write '{op.command}' to '{op.key}' cannot be "
                     f"rebuilt in partition '{fold.tag}'."
                 )
-            space.run(op, now)
+            run(op, now)
+
+
+def fold_records(
+    fold: TagFold, space: Keyspace, page: list[tuple[str, bytes]], now: int
+) -> None:
+    """
+    Decode and fold a page of ``(entry id, encoded envelope)`` records.
+    """
+    fold_page(fold, space, [decode(raw, entry_id) for entry_id, raw in page], now)
 
 
 def place_documents(fold: TagFold, space: Keyspace) -> None:

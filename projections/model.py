@@ -78,9 +78,16 @@ class Keyspace:
         handler = _COMMANDS.get(op.command)
         if handler is None:
             raise UnsupportedWrite(f"The model cannot run '{op.command}'.")
-        handler(self, op.key, [as_bytes(a) for a in op.args], now_ms)
-        self.drop_if_empty(op.key)
-        self.dirty.add(op.key)
+        key = op.key
+        handler(
+            self,
+            key,
+            [a if a.__class__ is bytes else as_bytes(a) for a in op.args],
+            now_ms,
+        )
+        if op.command in _MAY_EMPTY:
+            self.drop_if_empty(key)
+        self.dirty.add(key)
 
     def restore_commands(self, key: str, target: str) -> list[tuple[Arg, ...]]:
         """
@@ -209,6 +216,9 @@ def _zremrangebyrank(space: Keyspace, key: str, args: list[bytes], now: int) -> 
         for i in _window(len(ordered), int(args[0]), int(args[1])):
             del value[ordered[i]]
 
+
+#: Commands after which a key may hold an empty value (which Redis drops).
+_MAY_EMPTY = frozenset({"HDEL", "SREM", "LTRIM", "ZREM", "ZREMRANGEBYRANK"})
 
 _COMMANDS = {
     "SET": _set,

@@ -6,7 +6,11 @@ side-op writers into staging keys, then one Lua call per tag renames them over
 the live keys, provided the stream did not move meanwhile; otherwise the new
 events are folded in and the swap is tried again. A running service keeps
 answering throughout, and an interrupted rebuild leaves the live keys as they
-were. Index keys (loginIds) are derived from the rebuilt user documents.
+were. Index keys (loginIds, applied user actions) are derived from the
+rebuilt user documents (see ``projections.indexes``).
+
+Events come from the archive files first, then the streams (see
+``projections.source``). The fold keeps one partition in memory at a time.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from events.store import EventStore
 from loginsvc import keys
+from projections import indexes
+from projections.archive import Archive
 from projections.fold import (
     BATCH,
     Clock,
@@ -28,21 +33,21 @@ from projections.fold import (
     RebuildError,
     RebuildRunning,
     TagFold,
-    events_after,
-    fold_page,
-    index_entries,
+    fold_records,
     place_documents,
 )
 from projections.model import Keyspace
+from projections.source import pages
 
 LOCK_TTL_MS = 30_000
 SWAP_ATTEMPTS = 20
 
 _SWAP = """
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local last = '0-0'
-if top[1] then last = top[1][1] end
-if last ~= ARGV[1] then return 0 end
+-- Anything appended after the folded id means the fold is behind. (Archived
+-- entries may already be trimmed, so the stream may end before that id.)
+if redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', 1)[1] then
+  return 0
+end
 local staged = tonumber(ARGV[2])
 for i = 2, 1 + 2 * staged, 2 do
   if redis.call('EXISTS', KEYS[i]) == 1 then
@@ -92,8 +97,8 @@ async def rebuild_lock(redis: Redis) -> AsyncIterator[None]:
         yield
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # gather, not suppress: an interrupt landing here must still propagate.
+        await asyncio.gather(task, return_exceptions=True)
         await redis.eval(_RELEASE, 1, lock, token)
 
 
@@ -114,9 +119,11 @@ async def rebuild(
     clock: Clock,
     progress: Progress | None = None,
     batch: int = BATCH,
+    archive: Archive | None = None,
+    index_grace_s: float = indexes.GRACE_S,
 ) -> RebuildReport:
     """
-    Rebuild every projection and index key of every tag from the streams.
+    Rebuild every projection and index key of every tag from the events.
     """
     report = RebuildReport()
     index: set[str] = set()
@@ -125,9 +132,13 @@ async def rebuild(
         for tag in tags:
             await delete_matching(redis, keys.staging_pattern(tag))
         for tag in tags:
-            fold = await _rebuild_tag(redis, tag, clock, report, progress, batch)
+            fold = await _rebuild_tag(
+                redis, tag, clock, report, progress, batch, archive
+            )
             index |= await _write_index(redis, fold, batch)
-        report.deleted += await _drop_stale_index(redis, index)
+        report.deleted += await indexes.drop_stale(
+            redis, index, partitions, index_grace_s
+        )
     return report
 
 
@@ -138,14 +149,14 @@ async def _rebuild_tag(
     report: RebuildReport,
     progress: Progress | None,
     batch: int,
+    archive: Archive | None,
 ) -> TagFold:
-    store = EventStore(redis)
     fold, space = TagFold(tag, clock()), Keyspace()
     touched: set[str] = set()
     after = "-"
     for _ in range(SWAP_ATTEMPTS):
-        async for page in events_after(store, tag, after, batch):
-            fold_page(fold, space, page, clock())
+        async for page in pages(redis, tag, archive, after, batch):
+            fold_records(fold, space, page, clock())
             if progress is not None:
                 progress(tag, len(page))
         place_documents(fold, space)
@@ -217,22 +228,11 @@ async def delete_matching(redis: Redis, pattern: str) -> int:
 
 
 async def _write_index(redis: Redis, fold: TagFold, batch: int) -> set[str]:
-    entries = [e for uid, doc in fold.user_docs() for e in index_entries(uid, doc)]
-    for start in range(0, len(entries), batch):
-        async with redis.pipeline(transaction=False) as pipe:
-            for key, value in entries[start : start + batch]:
-                pipe.execute_command("SET", key, value)
-            await pipe.execute()
+    """
+    Restore a swapped tag's index entries; the keys its documents hold.
+    """
+    entries = [
+        e for uid, doc in fold.user_docs() for e in indexes.index_entries(uid, doc)
+    ]
+    await indexes.restore(redis, entries, batch)
     return {key for key, _value in entries}
-
-
-async def _drop_stale_index(redis: Redis, wanted: set[str]) -> int:
-    """
-    Delete loginId index keys no rebuilt document holds.
-    """
-    deleted = 0
-    async for raw in redis.scan_iter(match=keys.login_id_index_pattern(), count=1000):
-        key = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if key not in wanted:
-            deleted += int(await redis.delete(key))
-    return deleted

@@ -3,6 +3,10 @@ The user read model: one FusionAuth-shaped document per user.
 
 Fields starting with ``_`` are internal (failed-login count, applied actions,
 last accepted TOTP step) and never leave the service.
+
+``evolve`` never changes the document it is given: it copies the document and
+whatever nested value the event changes, and shares the rest, so a fold of a
+long stream does not deep-copy every document for every login.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ def evolve(doc: Doc | None, envelope: Envelope) -> Doc | None:
         return copy.deepcopy(event.user)
     if doc is None:
         return None
-    doc = copy.deepcopy(doc)
+    doc = dict(doc)
     match event:
         case user.UserUpdated():
             # twoFactor is managed by the Two Factor APIs, never by an update.
@@ -79,6 +83,10 @@ def _other_registrations(doc: Doc, application_id: str) -> list[dict[str, Any]]:
 
 def _record_login(doc: Doc, event: login.LoggedIn, at: int) -> None:
     doc["lastLoginInstant"] = at
-    for registration in doc.get("registrations", []):
-        if registration["applicationId"] == event.application_id:
-            registration["lastLoginInstant"] = at
+    if "registrations" in doc:
+        doc["registrations"] = [
+            {**r, "lastLoginInstant": at}
+            if r["applicationId"] == event.application_id
+            else r
+            for r in doc["registrations"]
+        ]

@@ -15,20 +15,20 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from events.store import EventStore
 from loginsvc import keys
+from projections.archive import Archive
 from projections.fold import (
     BATCH,
     Clock,
     Progress,
     TagFold,
-    events_after,
-    fold_page,
-    index_entries,
+    fold_records,
     place_documents,
 )
+from projections.indexes import index_entries, index_keys
 from projections.model import Keyspace, Value
 from projections.rebuild import live_keys
+from projections.source import pages
 
 #: How far a TTL may drift between the fold and the read, in ms.
 TTL_DRIFT_MS = 5_000
@@ -80,14 +80,18 @@ def canonical(kind: str, value: Value) -> Any:
 
 
 async def fold_tag(
-    redis: Redis, tag: str, clock: Clock, progress: Progress | None = None
+    redis: Redis,
+    tag: str,
+    clock: Clock,
+    progress: Progress | None = None,
+    archive: Archive | None = None,
 ) -> tuple[TagFold, Keyspace]:
     """
     A tag's folded aggregates and the keyspace its projection writes make.
     """
     fold, space = TagFold(tag, clock()), Keyspace()
-    async for page in events_after(EventStore(redis), tag, "-", BATCH):
-        fold_page(fold, space, page, clock())
+    async for page in pages(redis, tag, archive, "-", BATCH):
+        fold_records(fold, space, page, clock())
         if progress is not None:
             progress(tag, len(page))
     place_documents(fold, space)
@@ -156,7 +160,7 @@ async def compare_index(
     redis: Redis, wanted: dict[str, str], seen: set[str]
 ) -> list[Difference]:
     """
-    Differences in one tag's loginId index entries; ``seen`` collects the keys.
+    Differences in one tag's index entries; ``seen`` collects the keys.
     """
     found: list[Difference] = []
     for key, user_id in sorted(wanted.items()):
@@ -170,23 +174,26 @@ async def compare_index(
 
 async def stray_index_keys(redis: Redis, seen: set[str]) -> list[Difference]:
     found: list[Difference] = []
-    async for raw in redis.scan_iter(match=keys.login_id_index_pattern(), count=1000):
-        key = raw.decode() if isinstance(raw, bytes) else str(raw)
+    async for key in index_keys(redis):
         if key not in seen:
             found.append(Difference(key, "nothing", "an index entry"))
     return found
 
 
 async def verify(
-    redis: Redis, partitions: int, clock: Clock, progress: Progress | None = None
+    redis: Redis,
+    partitions: int,
+    clock: Clock,
+    progress: Progress | None = None,
+    archive: Archive | None = None,
 ) -> VerifyReport:
     """
-    Compare every projection and index key with the fold of the streams.
+    Compare every projection and index key with the fold of the events.
     """
     report = VerifyReport()
     seen: set[str] = set()
     for tag in keys.all_tags(partitions):
-        fold, space = await fold_tag(redis, tag, clock, progress)
+        fold, space = await fold_tag(redis, tag, clock, progress, archive)
         report.events += fold.count
         report.keys += len(space.values)
         report.differences += await compare_tag(redis, tag, space, clock())

@@ -64,7 +64,7 @@ async def test_rebuild_restores_dropped_and_removes_stray_projection_keys(
     await redis.set(keys.user(tag, "ghost"), "boo")
     await redis.set(keys.login_id_index("ghost@example.com"), "ghost")
 
-    report = await rebuild(redis, settings.partitions, clock)
+    report = await rebuild(redis, settings.partitions, clock, index_grace_s=0)
 
     assert without_ttl(before) == without_ttl(await snapshot(redis))
     assert 2 == report.deleted

@@ -1,0 +1,129 @@
+"""
+The event-log commands as processes: interrupted or cut short, they leave
+nothing half-done and say so in one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+
+from events.codec import Envelope, encode
+from events.login import LoggedIn, LoginAttempted
+from events.user import UserCreated
+from loginsvc import keys
+from projections.rebuild import rebuild
+from projections.verify import verify
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTITIONS = 4
+
+
+def fill(url: str, users: int, per_user: int) -> None:
+    """
+    Append login-heavy users straight to the streams.
+    """
+    sync = SyncRedis.from_url(url)
+    sync.flushall()
+    sync.set(keys.partition_count(), PARTITIONS)
+    pipe = sync.pipeline(transaction=False)
+    for n in range(users):
+        user_id = str(uuid.uuid4())
+        tag = keys.tag(keys.partition_of(user_id, PARTITIONS))
+        events: list[object] = [UserCreated({"id": user_id, "email": f"u{n}@x.io"})]
+        for i in range(per_user):
+            events.append(LoginAttempted(f"u{n}@x.io", "succeeded", user_id))
+            events.append(LoggedIn(user_id, "PASSWORD", None, False, None, None))
+            del i
+        for seq, event in enumerate(events, start=1):
+            raw = encode(Envelope(event, f"user:{user_id}", seq, 1_000 + seq))
+            pipe.xadd(keys.event_stream(tag), {"e": raw})
+        pipe.execute()
+    sync.close()
+
+
+def loginsvc(url: str, *args: str, **popen: object) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LOGINSVC_REDIS_URL": url}
+    return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
+        [sys.executable, "-m", "loginsvc", *args], env=env, cwd=ROOT, **popen
+    )
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+async def differences(url: str) -> list[str]:
+    redis = Redis.from_url(url)
+    try:
+        report = await verify(redis, PARTITIONS, wall_ms)
+        return [str(d) for d in report.differences]
+    finally:
+        await redis.aclose()
+
+
+async def rebuilt(url: str) -> None:
+    redis = Redis.from_url(url)
+    try:
+        await rebuild(redis, PARTITIONS, wall_ms)
+    finally:
+        await redis.aclose()
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_a_rebuild_interrupted_by_sigint_leaves_no_difference(
+    redis_server: str,
+) -> None:
+    """
+    SIGINT mid-rebuild exits non-zero in one line; verify then finds nothing.
+    """
+    fill(redis_server, 300, 60)
+    asyncio.run(rebuilt(redis_server))
+    sync = SyncRedis.from_url(redis_server)
+
+    proc = loginsvc(redis_server, "rebuild", stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not sync.exists(keys.rebuild_lock()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+
+    assert 0 != proc.returncode
+    assert 1 == len(err.decode().strip().splitlines())
+    assert [] == asyncio.run(differences(redis_server))
+    assert 0 == sync.exists(keys.rebuild_lock())
+
+
+@pytest.mark.redis
+def test_replay_into_a_reader_that_stops_early_exits_quietly(
+    redis_server: str,
+) -> None:
+    """
+    ``replay | head -1`` ends with status 0 and nothing on stderr.
+    """
+    fill(redis_server, 50, 30)
+
+    proc = loginsvc(
+        redis_server, "replay", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    status = proc.wait(timeout=30)
+    with proc.stderr:
+        err = proc.stderr.read()
+
+    assert b'"id"' in first
+    assert (0, b"") == (status, err)
