@@ -14,9 +14,10 @@ The tree::
     ├── LoginPrevented                409 with the preventing ``actions``
     ├── PayloadTooLarge               413
     ├── TooManyRequests               429, JSON body and ``Retry-After``
-    ├── Overloaded                    503, JSON body (password queue full)
-    ├── StoreUnavailable              503, JSON body (Redis down)
-    └── ConcurrencyConflict           the expected version moved; retried
+    └── Unavailable                   503, JSON body and ``Retry-After``
+        ├── Overloaded                password queue full
+        ├── StoreUnavailable          Redis down
+        └── ConcurrencyConflict       the expected version moved; retried
 
 ``loginsvc.middleware`` renders them; handlers never build error bodies.
 """
@@ -217,29 +218,40 @@ class TooManyRequests(LoginServiceError):
         super().__init__(self.message)
 
 
-class Overloaded(LoginServiceError):
+class Unavailable(LoginServiceError):
+    """
+    A passing condition: 503 with an Errors body and ``Retry-After``.
+    """
+
+    status = 503
+    code: ClassVar[str] = "[Unavailable]"
+    message: ClassVar[str] = "The service is busy. Try again shortly."
+
+
+class Overloaded(Unavailable):
     """
     The password queue is full; the client should retry later.
     """
 
-    status = 503
     code = "[Overloaded]"
     message = "The service is busy verifying passwords. Try again shortly."
 
 
-class StoreUnavailable(LoginServiceError):
+class StoreUnavailable(Unavailable):
     """
     Redis did not answer in time.
     """
 
-    status = 503
     code = "[StoreUnavailable]"
     message = "The data store is unavailable. Try again shortly."
 
 
-class ConcurrencyConflict(LoginServiceError):
+class ConcurrencyConflict(Unavailable):
     """
     The aggregate's version moved between read and append; services retry.
+
+    It reaches the client only when every retry lost the race.
     """
 
-    status = 409
+    code = "[ConcurrentModification]"
+    message = "The account changed too often at once. Try again shortly."

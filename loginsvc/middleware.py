@@ -16,12 +16,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from loginsvc.errors import (
     BareStatus,
+    ConcurrencyConflict,
     LoginPrevented,
     LoginServiceError,
-    Overloaded,
     PayloadTooLarge,
     StoreUnavailable,
     TooManyRequests,
+    Unavailable,
     ValidationFailed,
 )
 from loginsvc.http import empty, json_response
@@ -51,7 +52,7 @@ def render(error: LoginServiceError) -> web.Response:
         return json_response(error.as_json(), 400)
     if isinstance(error, LoginPrevented):
         return json_response({"actions": error.actions}, 409)
-    if isinstance(error, (Overloaded, StoreUnavailable)):
+    if isinstance(error, Unavailable):
         body = {"generalErrors": [{"code": error.code, "message": error.message}]}
         response = json_response(body, 503)
         response.headers["Retry-After"] = "1"
@@ -72,6 +73,7 @@ def render(error: LoginServiceError) -> web.Response:
         )
     if isinstance(error, BareStatus):
         return empty(error.status)
+    logger.error("error_unrendered error=%s", type(error).__name__)
     return json_response(INTERNAL, 500)
 
 
@@ -83,12 +85,17 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except LoginServiceError as error:
+        if isinstance(error, ConcurrencyConflict):
+            logger.warning("retries_exhausted path=%s", route_path(request))
         return render(error)
     except (RedisConnectionError, RedisTimeoutError, OSError) as error:
         logger.warning("store_unavailable error=%s", type(error).__name__)
         return render(StoreUnavailable())
     except web.HTTPRequestEntityTooLarge:
         return render(PayloadTooLarge())
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:
+        # FusionAuth answers unknown paths and methods with an empty body.
+        return empty(error.status)
     except web.HTTPException:
         raise
     except Exception:
@@ -96,6 +103,19 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             "request_failed method=%s path=%s", request.method, request.path
         )
         return json_response(INTERNAL, 500)
+
+
+def route_path(request: web.Request) -> str:
+    """
+    The route's template, never the raw path: path ids can be secrets.
+
+    ``/api/two-factor/status/{twoFactorTrustId}`` skips MFA for whoever holds
+    the id, so the log says ``{trustId}`` instead of the value.
+    """
+    resource = request.match_info.route.resource
+    if resource is None:
+        return "-"
+    return resource.canonical
 
 
 @web.middleware
@@ -119,7 +139,7 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
             "duration_ms=%.1f",
             request_id.get(),
             request.method,
-            request.path,
+            route_path(request),
             status,
             (time.perf_counter() - started) * 1000,
         )

@@ -25,7 +25,18 @@ def api_key(request: web.Request) -> dict[str, Any] | None:
     raw = request.headers.get("Authorization")
     if raw is None or raw.lower().startswith(("bearer ", "basic ", "jwt ")):
         return None
-    return authorized_key(runtime(request), raw.strip(), request.method, request.path)
+    return authorized_key(
+        runtime(request), raw.strip(), request.method, endpoint(request)
+    )
+
+
+def endpoint(request: web.Request) -> str:
+    """
+    The FusionAuth endpoint a request is for: its route up to the first id.
+    """
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else request.path
+    return template.split("/{", 1)[0].rstrip("/") or "/"
 
 
 def require_api_key(request: web.Request) -> dict[str, Any]:

@@ -5,6 +5,8 @@ projection writes and append everything in one atomic call.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -20,7 +22,7 @@ from projections.catalog import side_ops
 from projections.store import Doc, document_ops
 
 T = TypeVar("T")
-RETRIES = 8
+RETRIES = 16
 
 
 def envelopes_for(
@@ -81,13 +83,23 @@ async def commit_system(
     return doc
 
 
+async def backoff(retry: int) -> None:
+    """
+    Wait a random, growing moment before retry number ``retry`` (from 0).
+
+    Full jitter spreads requests racing for one aggregate apart, so a burst
+    for one user drains instead of colliding again and again.
+    """
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.001 * 2**retry)))  # noqa: S311
+
+
 async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
     """
     Run a read-decide-append step again while its expected version moves.
     """
-    for _ in range(RETRIES - 1):
+    for retry in range(RETRIES - 1):
         try:
             return await attempt()
         except ConcurrencyConflict:
-            continue
+            await backoff(retry)
     return await attempt()

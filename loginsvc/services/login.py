@@ -27,7 +27,7 @@ from loginsvc.errors import (
 )
 from loginsvc.runtime import Runtime
 from loginsvc.services import tokens
-from loginsvc.services.aggregates import commit_user
+from loginsvc.services.aggregates import RETRIES, backoff, commit_user
 from loginsvc.services.lockout import commit_failure
 from loginsvc.services.lookup import load_user, user_id_for_login_id
 from loginsvc.services.system import application as find_application
@@ -125,21 +125,13 @@ async def _wrong_password(
     """
     Count the failure; the attempt that reaches the limit answers 409 itself.
     """
-    for _ in range(8):
+    for retry in range(RETRIES):
         attempt = _attempt(cmd, doc, "wrongPassword")
         try:
             action = await commit_failure(rt, version, doc, attempt)
         except ConcurrencyConflict:
-            version, fresh = await load_user(rt, doc["id"])
-            if fresh is None:
-                raise NotFound() from None
-            doc = fresh
-            # A concurrent failure may have locked the user meanwhile: then
-            # this attempt is refused, not counted (the hash work is done).
-            outcome, error = _pre_password_outcome(rt, cmd, doc)
-            if error is not None:
-                await _record(rt, cmd, version, doc, outcome)
-                raise error from None
+            await backoff(retry)
+            version, doc = await _reload(rt, cmd, doc)
             continue
         if action is not None:
             raise LoginPrevented([action])
@@ -153,16 +145,33 @@ async def _after_password(
     """
     Decide 242, 203 or success, and commit it; retried if the user moved.
     """
-    for _ in range(8):
+    for retry in range(RETRIES):
         try:
             return await _decide_success(rt, cmd, version, doc, rehash)
         except ConcurrencyConflict:
-            version, fresh = await load_user(rt, doc["id"])
-            if fresh is None or fresh.get("password") != doc.get("password"):
+            await backoff(retry)
+            password = doc.get("password")
+            version, doc = await _reload(rt, cmd, doc)
+            if doc.get("password") != password:
                 raise NotFound() from None
-            doc = fresh
-            await _refuse_before_password(rt, cmd, version, doc)
     raise ConcurrencyConflict("The user changed too often during this login.")
+
+
+async def _reload(rt: Runtime, cmd: LoginCommand, doc: Doc) -> tuple[int, Doc]:
+    """
+    The user again after a conflict, refused if it may no longer log in.
+
+    A concurrent attempt may have locked the user meanwhile: then this one is
+    recorded and refused, without a second hash (its work is already done).
+    """
+    version, fresh = await load_user(rt, doc["id"])
+    if fresh is None:
+        raise NotFound()
+    outcome, error = _pre_password_outcome(rt, cmd, fresh)
+    if error is not None:
+        await _record(rt, cmd, version, fresh, outcome)
+        raise error
+    return version, fresh
 
 
 async def _decide_success(

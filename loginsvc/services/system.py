@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import secrets
 from typing import Any
 
@@ -134,26 +133,24 @@ def api_key_digest(raw: str) -> str:
 
 
 def authorized_key(
-    rt: Runtime, raw: str | None, method: str, path: str
+    rt: Runtime, raw: str | None, method: str, endpoint: str
 ) -> dict[str, Any] | None:
     """
-    The API key record allowing this call, or ``None``.
+    The API key record allowing ``method`` on ``endpoint``, or ``None``.
+
+    ``endpoint`` is the route's fixed part, as FusionAuth names endpoints in a
+    key's ``permissions.endpoints``: ``/api/user`` covers ``/api/user/{id}``
+    but not ``/api/user/registration``, which is an endpoint of its own.
     """
     if not raw:
         return None
     record = rt.system.get("apikey", api_key_digest(raw))
-    if record is None or not hmac.compare_digest(record["digest"], api_key_digest(raw)):
+    if record is None:
         return None
     endpoints = (record.get("permissions") or {}).get("endpoints") or {}
-    if endpoints and not _endpoint_allows(endpoints, method, path):
+    if not endpoints:
+        return record
+    allowed = endpoints.get(endpoint) or endpoints.get(endpoint + "/") or []
+    if method.upper() not in (m.upper() for m in allowed if isinstance(m, str)):
         return None
     return record
-
-
-def _endpoint_allows(endpoints: dict[str, list[str]], method: str, path: str) -> bool:
-    for prefix, methods in endpoints.items():
-        if (path == prefix or path.startswith(prefix.rstrip("/") + "/")) and (
-            method.upper() in (m.upper() for m in methods)
-        ):
-            return True
-    return False

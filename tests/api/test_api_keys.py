@@ -91,6 +91,34 @@ async def test_endpoint_permissions_limit_the_key(client, admin):
     assert (404, 401) == (allowed.status, refused.status)
 
 
+async def test_a_user_permission_does_not_cover_the_endpoints_below_it(client, admin):
+    """
+    /api/user/registration, /api/user/action and the others are endpoints of
+    their own, as in FusionAuth: a key for /api/user reaches none of them.
+    """
+    response = await create(
+        client, admin, permissions={"endpoints": {"/api/user": ["GET", "POST"]}}
+    )
+    limited = {"Authorization": (await response.json())["apiKey"]["key"]}
+    user_id = str(uuid.uuid4())
+
+    statuses = [
+        (await client.get("/api/user/recent-login", headers=limited)).status,
+        (
+            await client.get(f"/api/user/action?userId={user_id}", headers=limited)
+        ).status,
+        (
+            await client.post(
+                f"/api/user/registration/{user_id}", json={}, headers=limited
+            )
+        ).status,
+        (await client.post("/api/user/action", json={}, headers=limited)).status,
+        (await client.get(f"/api/user/{user_id}", headers=limited)).status,
+    ]
+
+    assert [401, 401, 401, 401, 404] == statuses
+
+
 async def test_a_limited_key_cannot_create_a_stronger_key(client, admin):
     """
     Keys are created with equal or lesser authority only.
