@@ -40,6 +40,10 @@ HASH_PROFILES: dict[str, HashProfile] = {
     "cheapest": CHEAPEST,
 }
 
+#: Days the hourly login counters are kept (``projections.logins`` expires
+#: them), so the most a report can read back.
+MAX_LOGIN_HISTORY_DAYS = 400
+
 #: The values redis-server accepts for ``appendfsync``.
 APPENDFSYNC_POLICIES = ("always", "everysec", "no")
 
@@ -88,7 +92,6 @@ class Settings:
     # answered 503 at once instead of timing out later.
     hash_max_wait_ms: int = 2000
     server_key: str | None = field(default=None, repr=False)
-    log_sensitive: bool = False
     max_body_bytes: int = 1024 * 1024
     redis_timeout_s: float = 2.0
     # fsync policy of the embedded redis-server's AOF: "always" loses no
@@ -98,6 +101,9 @@ class Settings:
     # Not in FusionAuth; off unless set (429 with Retry-After when exceeded).
     rate_limit_ip: RateLimit | None = None
     rate_limit_login_id: RateLimit | None = None
+    # How many days back the login report reads; the hourly counters
+    # themselves expire after ``projections.logins.RETENTION_DAYS``.
+    login_history_days: int = MAX_LOGIN_HISTORY_DAYS
 
     def __repr__(self) -> str:
         shown = []
@@ -143,6 +149,8 @@ class Settings:
                     f"'LOGINSVC_REDIS_APPENDFSYNC' must be one of {names}, not {raw!r}."
                 )
             kwargs["redis_appendfsync"] = raw
+        if raw := env.get("LOGINSVC_LOGIN_HISTORY_DAYS"):
+            kwargs["login_history_days"] = _history_days(env, raw)
         for name, attr in (
             ("LOGINSVC_RATE_LIMIT_IP", "rate_limit_ip"),
             ("LOGINSVC_RATE_LIMIT_LOGIN_ID", "rate_limit_login_id"),
@@ -155,11 +163,6 @@ class Settings:
         )
         if kickstart:
             kwargs["kickstart_file"] = kickstart
-        kwargs["log_sensitive"] = env.get("LOGINSVC_LOG_SENSITIVE", "") in (
-            "1",
-            "true",
-            "yes",
-        )
         return cls(**kwargs)  # type: ignore[arg-type]
 
 
@@ -178,3 +181,14 @@ def _int(env: Mapping[str, str], name: str, raw: str, minimum: int) -> int:
     if value < minimum:
         raise ConfigError(f"'{name}' must be at least {minimum}.")
     return value
+
+
+def _history_days(env: Mapping[str, str], raw: str) -> int:
+    name = "LOGINSVC_LOGIN_HISTORY_DAYS"
+    days = _int(env, name, raw, minimum=1)
+    if days > MAX_LOGIN_HISTORY_DAYS:
+        raise ConfigError(
+            f"'{name}' must be at most {MAX_LOGIN_HISTORY_DAYS}, the days the "
+            "hourly login counters are kept."
+        )
+    return days

@@ -126,8 +126,11 @@ def login_counts(tag_: str) -> str:
     return f"{PREFIX}{tag_}:logins"
 
 
-def login_hours(tag_: str) -> str:
-    return f"{PREFIX}{tag_}:loginhours"
+def login_day(tag_: str, day: int) -> str:
+    """
+    One partition's hourly login counters of one UTC day (days since the epoch).
+    """
+    return f"{PREFIX}{tag_}:loginday:{day}"
 
 
 def recent_logins(tag_: str) -> str:

@@ -86,12 +86,13 @@ async def run_kickstart(
     kickstart: Kickstart,
     create_api_key: Callable[[dict[str, object]], Awaitable[None]],
     send: Callable[[KickstartRequest, str], Awaitable[tuple[int, bytes]]],
+    progress: Callable[[int], Awaitable[None]] | None = None,
 ) -> None:
     """
     Create the API keys, then send each request with the first key, in order.
 
     The first request that fails raises ``KickstartError``; later ones are not
-    sent.
+    sent. ``progress`` hears how many requests have succeeded after each one.
     """
     if not kickstart.api_keys:
         logger.info("kickstart_skipped reason=no_api_keys")
@@ -103,6 +104,8 @@ async def run_kickstart(
     key = str(kickstart.api_keys[0]["key"])
     for index, request in enumerate(kickstart.requests):
         await _send_one(index, request, key, send)
+        if progress is not None:
+            await progress(index + 1)
     logger.info("kickstart_completed requests=%s", len(kickstart.requests))
 
 

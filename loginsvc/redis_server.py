@@ -8,13 +8,17 @@ It keeps its data (the append-only file) in one directory and answers only on
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -30,6 +34,8 @@ logger = logging.getLogger(__name__)
 #: sun_path holds 108 bytes including the terminating NUL on Linux.
 MAX_SOCKET_PATH_BYTES = 107
 LOG_TAIL_LINES = 20
+#: From <linux/prctl.h>.
+_PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedRedisError(Exception):
@@ -96,20 +102,28 @@ class EmbeddedRedis:
                 "existing Redis."
             )
 
-        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._check_socket_path()
-        config_path = self.data_dir / "redis.conf"
-        config_path.write_text(self._config())
+        try:
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._check_socket_path()
+            config_path = self.data_dir / "redis.conf"
+            config_path.write_text(self._config())
+            log = self.log_path.open("ab")
+        except OSError as exc:
+            raise EmbeddedRedisError(
+                f"The data directory '{self.data_dir}' cannot be used: "
+                f"{exc.strerror or exc}."
+            ) from exc
 
         # A new session keeps a terminal's Ctrl-C away from Redis: the parent
         # stops it last, after the workers have drained.
-        with self.log_path.open("ab") as log:
+        with log:
             self._process = subprocess.Popen(  # noqa: S603 (no shell; fixed argv)
                 [executable, str(config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_stop_with_parent(),
             )
         logger.info(
             "redis_started pid=%s socket=%s", self._process.pid, self.socket_path
@@ -247,6 +261,30 @@ class EmbeddedRedis:
             "maxmemory-policy noeviction",
         ]
         return "\n".join(lines) + "\n"
+
+
+def _stop_with_parent() -> Callable[[], None] | None:
+    """
+    On Linux, have the kernel send redis-server SIGTERM when the thread that
+    started it dies, even by SIGKILL (``prctl(PR_SET_PDEATHSIG)``), so a killed
+    supervisor leaves no server holding the data directory.
+
+    SIGTERM makes Redis fsync its AOF and remove its socket before it exits.
+    ``start`` must run on a thread that lives as long as the server: the main
+    thread, in ``loginsvc serve``.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        # The parent may have died between fork and prctl: nobody would signal.
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return in_child
 
 
 def _socket_accepts(path: Path) -> bool:

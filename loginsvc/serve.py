@@ -32,7 +32,7 @@ from pathlib import Path
 from aiohttp import ClientSession, ClientTimeout, UnixConnector, web
 
 from loginsvc.app import make_app
-from loginsvc.config import Settings
+from loginsvc.config import Settings, hash_threads_for
 from loginsvc.kickstart import (
     Kickstart,
     KickstartError,
@@ -40,7 +40,13 @@ from loginsvc.kickstart import (
     run_kickstart,
 )
 from loginsvc.redis_server import EmbeddedRedis, EmbeddedRedisError
-from loginsvc.services.bootstrap import claim_kickstart, create_api_key
+from loginsvc.services.bootstrap import (
+    claim_kickstart,
+    create_api_key,
+    earlier_kickstart,
+    kickstart_completed,
+    kickstart_progressed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +124,9 @@ async def _serve(
             return 0
 
         port = reservation.getsockname()[1]
+        if settings.hash_threads is None:
+            threads = hash_threads_for(options.workers)
+            settings = replace(settings, hash_threads=threads)
         supervisor = _Supervisor(options, settings, port, log_setup)
         return await supervisor.run(stop, "embedded" if embedded else "external")
     except EmbeddedRedisError as exc:
@@ -143,12 +152,36 @@ async def _kickstart_once(settings: Settings, kickstart: Kickstart) -> None:
         await runner.setup()
         try:
             await web.UnixSite(runner, path).start()
-            if not await claim_kickstart(app):
-                logger.info("kickstart_skipped reason=not_pristine")
+            if not await claim_kickstart(app, len(kickstart.requests)):
+                await _log_skipped(app)
                 return
             await _replay(app, kickstart, path)
+            await kickstart_completed(app)
         finally:
             await _cleanup(runner, CLEANUP_TIMEOUT_S)
+
+
+async def _log_skipped(app: web.Application) -> None:
+    """
+    Say why the kickstart is skipped; loudly if an earlier one stopped half-way.
+    """
+    earlier = await earlier_kickstart(app)
+    if earlier is None:
+        logger.info("kickstart_skipped reason=not_pristine")
+    elif earlier.completed is not None:
+        logger.info("kickstart_skipped reason=completed")
+    else:
+        # Like FusionAuth (ISS#803) it is not re-run: its requests are not
+        # idempotent, and half of them already took effect.
+        logger.warning(
+            "kickstart_incomplete stopped_at_request=%s requests=%s "
+            "detail=An earlier kickstart stopped at request %s (numbered from 0) "
+            "and left the store half-configured; it is not run again. To "
+            "kickstart afresh, start on an empty --data-dir or an empty Redis.",
+            earlier.sent,
+            earlier.requests,
+            earlier.sent,
+        )
 
 
 async def _replay(app: web.Application, kickstart: Kickstart, path: str) -> None:
@@ -168,7 +201,12 @@ async def _replay(app: web.Application, kickstart: Kickstart, path: str) -> None
     timeout = ClientTimeout(total=KICKSTART_REQUEST_TIMEOUT_S)
     connector = UnixConnector(path=path)
     async with ClientSession(connector=connector, timeout=timeout) as session:
-        await run_kickstart(kickstart, functools.partial(create_api_key, app), send)
+        await run_kickstart(
+            kickstart,
+            functools.partial(create_api_key, app),
+            send,
+            functools.partial(kickstart_progressed, app),
+        )
 
 
 class _Supervisor:
@@ -329,7 +367,12 @@ async def _work(
     try:
         await web.SockSite(runner, _listen(options.host, port)).start()
         ready.set()
-        logger.info("worker_started index=%s pid=%s", index, os.getpid())
+        logger.info(
+            "worker_started index=%s pid=%s hash_threads=%s",
+            index,
+            os.getpid(),
+            settings.hash_threads,
+        )
 
         # A parent killed with SIGKILL cannot tell us to stop: poll for it.
         while not stop.is_set():

@@ -125,6 +125,20 @@ def test_serve_with_a_missing_kickstart_file_fails_with_one_line(tmp_path):
     assert "absent.json' was not found." in result.stderr
 
 
+def test_serve_with_a_data_dir_that_cannot_be_created_fails_with_one_line(tmp_path):
+    """
+    A data directory under a regular file is named in one line, no traceback.
+    """
+    (tmp_path / "afile").write_text("")
+    data_dir = tmp_path / "afile" / "data"
+
+    result = loginsvc("serve", "--port", "0", "--data-dir", str(data_dir))
+
+    assert 1 == result.returncode
+    assert 1 == len(result.stderr.splitlines())
+    assert f"The data directory '{data_dir}' cannot be used" in result.stderr
+
+
 @pytest.mark.redis
 def test_a_failing_kickstart_request_stops_serve_and_redis(tmp_path):
     """

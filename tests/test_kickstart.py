@@ -6,8 +6,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
-from loginsvc.config import Settings
+from loginsvc.config import CHEAPEST, Settings
 from loginsvc.defaults import (
     DEFAULT_SIGNING_KEY_ID,
     DEFAULT_TENANT_ID,
@@ -20,6 +21,7 @@ from loginsvc.kickstart import (
     load_kickstart,
     run_kickstart,
 )
+from loginsvc.serve import _kickstart_once
 
 # House style writes asserts as `expected == actual` (STYLE.md 22), which SIM300
 # calls a Yoda condition.
@@ -459,3 +461,72 @@ def test_settings_take_the_kickstart_file_from_either_variable(environ, expected
     FusionAuth's variable works; ``LOGINSVC_KICKSTART_FILE`` wins over it.
     """
     assert expected == Settings.from_env(environ).kickstart_file
+
+
+def two_applications_then(last: dict[str, object]) -> Kickstart:
+    """
+    A kickstart of two good requests and a third whose body is ``last``.
+    """
+    good = [
+        KickstartRequest("POST", "/api/application", {"application": {"name": n}})
+        for n in ("one", "two")
+    ]
+    return Kickstart(
+        api_keys=[{"key": "kickstart-progress-key-0123456789"}],
+        requests=[*good, KickstartRequest("POST", "/api/application", last)],
+    )
+
+
+async def kickstart_on(url: str, kickstart: Kickstart) -> None:
+    """
+    One start's kickstart step against the store at ``url``.
+    """
+    settings = Settings(redis_url=url, partitions=4, hash_profile=CHEAPEST)
+    await _kickstart_once(settings, kickstart)
+
+
+async def flushed(url: str) -> str:
+    client = Redis.from_url(url)
+    await client.flushall()
+    await client.aclose()
+    return url
+
+
+@pytest.mark.redis
+async def test_a_restart_after_a_failed_kickstart_warns_once_and_does_not_rerun(
+    redis_server, caplog
+):
+    """
+    The warning names the request it stopped at and how to start afresh.
+    """
+    url = await flushed(redis_server)
+    with pytest.raises(KickstartError):
+        await kickstart_on(url, two_applications_then({}))
+    caplog.set_level(logging.INFO, logger="loginsvc")
+
+    await kickstart_on(url, two_applications_then({"application": {"name": "3"}}))
+
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert 1 == len(warnings)
+    message = warnings[0].getMessage()
+    assert "kickstart_incomplete" in message and "stopped_at_request=2" in message
+    assert "requests=3" in message and "--data-dir" in message
+    assert "kickstart_request_sent" not in caplog.text
+
+
+@pytest.mark.redis
+async def test_a_restart_after_a_completed_kickstart_skips_it_quietly(
+    redis_server, caplog
+):
+    """
+    A finished kickstart is recorded, so a later start only logs at INFO.
+    """
+    url = await flushed(redis_server)
+    kickstart = two_applications_then({"application": {"name": "three"}})
+    await kickstart_on(url, kickstart)
+    caplog.set_level(logging.INFO, logger="loginsvc")
+
+    await kickstart_on(url, kickstart)
+
+    assert [] == [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "kickstart_skipped reason=completed" in caplog.text

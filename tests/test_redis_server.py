@@ -4,6 +4,9 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -199,3 +202,75 @@ def test_settings_read_the_fsync_policy_and_refuse_unknown_ones():
         Settings.from_env({}).redis_appendfsync,
         settings.redis_appendfsync,
     )
+
+
+@pytest.mark.parametrize("parent", ["a-regular-file", "/proc"])
+def test_a_data_dir_that_cannot_be_created_gives_one_clear_error(tmp_path, parent):
+    """
+    A data directory under a regular file or under /proc is named, not traced.
+    """
+    (tmp_path / "a-regular-file").write_text("")
+    data_dir = tmp_path / parent / "data"
+
+    with pytest.raises(EmbeddedRedisError) as raised:
+        EmbeddedRedis(data_dir).start()
+
+    assert f"The data directory '{data_dir.resolve()}' cannot be used" in str(
+        raised.value
+    )
+
+
+SUPERVISOR = """
+import asyncio, sys
+from pathlib import Path
+from loginsvc.redis_server import EmbeddedRedis
+
+async def main():
+    server = EmbeddedRedis(Path(sys.argv[1]))
+    server.start()
+    await server.wait_ready()
+    print(server.pid, flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def is_alive(pid: int) -> bool:
+    """
+    Running and not a zombie: an orphan's zombie may wait for a reaper.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_embedded_redis_stops_when_its_parent_is_killed(tmp_path):
+    """
+    A supervisor killed with SIGKILL leaves no redis-server behind.
+    """
+    root = Path(__file__).resolve().parents[1]
+    parent = subprocess.Popen(  # noqa: S603 (this interpreter, a fixed script)
+        [sys.executable, "-c", SUPERVISOR, str(tmp_path)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+    )
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    try:
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while is_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        assert False is is_alive(pid)
+        assert False is (tmp_path / "redis.sock").exists()
+    finally:
+        parent.stdout.close()
+        if is_alive(pid):
+            os.kill(pid, signal.SIGKILL)

@@ -4,6 +4,7 @@ The Login API: ``POST /api/login``.
 
 from __future__ import annotations
 
+from email.utils import formatdate
 from typing import Any
 
 from aiohttp import web
@@ -124,12 +125,14 @@ def render_login(request: web.Request, result: LoginResult) -> web.Response:
             samesite="Lax",
             secure=secure or None,
         )
+    now_s = runtime(request).clock() // 1000
     refresh = result.body.get("refreshToken")
     if refresh and result.refresh_ttl_seconds:
         response.set_cookie(
             "refresh_token",
             refresh,
             max_age=result.refresh_ttl_seconds,
+            expires=_cookie_date(now_s + result.refresh_ttl_seconds),
             path="/",
             httponly=True,
             samesite="Lax",
@@ -141,9 +144,18 @@ def render_login(request: web.Request, result: LoginResult) -> web.Response:
             "fusionauth.trust",
             trust_id,
             max_age=ttl,
+            expires=_cookie_date(now_s + ttl),
             path="/",
             httponly=True,
             samesite="Lax",
             secure=secure or None,
         )
     return response
+
+
+def _cookie_date(epoch_s: int) -> str:
+    """
+    An RFC 1123 ``Expires`` date; FusionAuth sends it next to ``Max-Age``
+    (reference §1.6) for clients that ignore ``Max-Age``.
+    """
+    return formatdate(epoch_s, usegmt=True)

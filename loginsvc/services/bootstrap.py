@@ -5,6 +5,7 @@ Bootstrap use cases: API keys and the one-time kickstart claim.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -59,13 +60,66 @@ async def create_api_key(app: web.Application, spec: dict[str, Any]) -> None:
     await add_api_key(app[RUNTIME], spec)
 
 
-async def claim_kickstart(app: web.Application) -> bool:
+@dataclass(frozen=True, slots=True)
+class KickstartClaim:
+    """
+    What the claim of an earlier kickstart recorded: when it started, how many
+    of its requests succeeded, and when it completed (None if it never did).
+    """
+
+    started: int
+    requests: int
+    sent: int
+    completed: int | None
+
+
+async def claim_kickstart(app: web.Application, requests: int = 0) -> bool:
     """
     True once per store: when no API key exists yet and this call won the claim.
+
+    The claim then records the run's progress (``kickstart_progressed``) and
+    completion (``kickstart_completed``), so a later start can tell a finished
+    kickstart from one that stopped half-way.
     """
     rt = app[RUNTIME]
     await catch_up(rt)
     if rt.system.all("apikey"):
         return False
-    claimed = await rt.redis.set(keys.kickstart_claim(), rt.clock(), nx=True)
-    return bool(claimed)
+    claim = keys.kickstart_claim()
+    if not await rt.redis.hsetnx(claim, "started", rt.clock()):
+        return False
+    await rt.redis.hset(claim, mapping={"requests": requests, "sent": 0})
+    return True
+
+
+async def kickstart_progressed(app: web.Application, sent: int) -> None:
+    """
+    Record that the first ``sent`` kickstart requests succeeded.
+    """
+    rt = app[RUNTIME]
+    await rt.redis.hset(keys.kickstart_claim(), "sent", sent)
+
+
+async def kickstart_completed(app: web.Application) -> None:
+    """
+    Mark the claimed kickstart finished: later starts skip it quietly.
+    """
+    rt = app[RUNTIME]
+    await rt.redis.hset(keys.kickstart_claim(), "completed", rt.clock())
+
+
+async def earlier_kickstart(app: web.Application) -> KickstartClaim | None:
+    """
+    The claim an earlier kickstart left in this store, if any.
+    """
+    rt = app[RUNTIME]
+    found = await rt.redis.hgetall(keys.kickstart_claim())
+    if not found:
+        return None
+    completed = found.get(b"completed")
+    return KickstartClaim(
+        started=int(found[b"started"]),
+        requests=int(found.get(b"requests", 0)),
+        sent=int(found.get(b"sent", 0)),
+        completed=None if completed is None else int(completed),
+    )

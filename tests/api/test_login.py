@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -121,6 +122,27 @@ async def test_login_sets_fusionauth_cookies(
     assert "HttpOnly" in access and "SameSite=Lax" in access
     assert "Max-Age" not in access and "Domain" not in access
     assert "Max-Age=2592000" in refresh and "Path=/" in refresh
+
+
+async def test_the_refresh_cookie_expires_by_the_service_clock(
+    client: TestClient, fa: Admin, app_id: str, clock: Clock
+) -> None:
+    """
+    ``Expires`` accompanies ``Max-Age``, dated from the service's own clock.
+    """
+    user = await new_user(fa, app_id)
+    clock.advance(10 * 86400)
+
+    response = await client.post(
+        "/api/login",
+        json=login_body(user["email"], app_id),
+        headers={"Authorization": API_KEY},
+    )
+
+    cookies = response.headers.getall("Set-Cookie")
+    refresh = next(c for c in cookies if c.startswith("refresh_token="))
+    expires = formatdate(clock() // 1000 + 2592000, usegmt=True)
+    assert f"expires={expires}" in refresh
 
 
 async def test_login_with_no_jwt_issues_no_token_and_no_cookie(

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from email.utils import formatdate
+
 from events.system import TenantUpdated, UserActionDefined
 from events.user import UserRegistered
 from loginsvc.defaults import DEFAULT_TENANT_ID
@@ -70,6 +72,22 @@ async def test_refreshed_access_token_keeps_auth_time_and_names_the_token(
     assert first["auth_time"] == claims["auth_time"]
     assert login["refreshTokenId"] == claims["sid"]
     assert {"access_token", "refresh_token"} <= set(response.cookies)
+
+
+async def test_the_refreshed_cookie_expires_by_the_service_clock(client, rt, clock):
+    """
+    The refresh answer's ``refresh_token`` cookie carries ``Expires`` too.
+    """
+    _, login = await logged_in(client, rt, "expires@example.com")
+    clock.advance(86400)
+
+    response = await client.post(
+        "/api/jwt/refresh", json={"refreshToken": login["refreshToken"]}
+    )
+
+    cookie = response.cookies["refresh_token"]
+    max_age = int(cookie["max-age"])
+    assert formatdate(clock() // 1000 + max_age, usegmt=True) == cookie["expires"]
 
 
 async def test_refresh_cookie_wins_over_the_body(client, rt):

@@ -4,6 +4,14 @@ Login history: ``/api/user/recent-login`` and ``/api/report/login``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from loginsvc.config import ConfigError, Settings
+from loginsvc.runtime import Runtime
+from loginsvc.services import history
 from tests.api.login_state import (
     call,
     fusionauth,
@@ -13,6 +21,7 @@ from tests.api.login_state import (
 )
 
 HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 
 
 async def logins_made(client, rt, clock) -> tuple[dict, str, str]:
@@ -108,3 +117,99 @@ async def test_login_report_needs_start_and_end(client, admin):
     body = await response.json()
     assert 400 == response.status
     assert {"start", "end"} == set(body["fieldErrors"])
+
+
+async def test_login_report_with_end_before_start_is_empty(client, admin):
+    """
+    An empty range counts nothing, as a range query would, rather than failing.
+    """
+    response = await client.get("/api/report/login?start=7200000&end=0", headers=admin)
+
+    assert 200 == response.status
+    assert {"hourlyCounts": [], "total": 0} == await response.json()
+
+
+def count_round_trips(monkeypatch: pytest.MonkeyPatch, rt: Runtime) -> list[Any]:
+    """
+    Record the commands of every pipeline the runtime's client executes.
+    """
+    sent: list[Any] = []
+    make_pipeline = rt.redis.pipeline
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        pipe = make_pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        async def counted(*a: Any, **kw: Any) -> Any:
+            sent.append([command[0] for command in pipe.command_stack])
+            return await execute(*a, **kw)
+
+        pipe.execute = counted  # type: ignore[method-assign]
+        return pipe
+
+    monkeypatch.setattr(rt.redis, "pipeline", pipeline)
+    return sent
+
+
+async def test_a_three_year_report_reads_the_retained_days_in_small_round_trips(
+    client, rt, clock, admin, monkeypatch
+):
+    """
+    Each round trip carries at most 64 HMGETs of at most 24 fields each.
+    """
+    start = clock()
+    app, _, _ = await logins_made(client, rt, clock)
+    sent = count_round_trips(monkeypatch, rt)
+    window = f"start={start - 3 * 366 * DAY_MS}&end={clock()}"
+
+    response = await client.get(f"/api/report/login?{window}", headers=admin)
+
+    assert 3 == (await response.json())["total"]
+    assert all(len(commands) <= history.READS_PER_ROUND_TRIP for commands in sent)
+    hmgets = [args for commands in sent for args in commands]
+    assert all("HMGET" == args[0] and len(args) <= 2 + 24 for args in hmgets)
+    days = rt.settings.login_history_days + 2
+    assert len(hmgets) <= rt.settings.partitions * days
+
+
+async def test_login_report_counts_only_the_days_kept_by_the_history_setting(
+    client, rt, clock, admin
+):
+    """
+    ``LOGINSVC_LOGIN_HISTORY_DAYS`` bounds how far back the report reads.
+    """
+    rt.settings = replace(rt.settings, login_history_days=30)
+    start = clock()
+    await logins_made(client, rt, clock)
+    window = f"start={start}&end={start + 40 * DAY_MS}"
+
+    clock.advance(29 * 86_400)
+    kept = await client.get(f"/api/report/login?{window}", headers=admin)
+    clock.advance(3 * 86_400)
+    dropped = await client.get(f"/api/report/login?{window}", headers=admin)
+
+    assert 3 == (await kept.json())["total"]
+    assert {"hourlyCounts": [], "total": 0} == await dropped.json()
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [("0", "at least 1"), ("401", "at most 400"), ("a year", "whole number")],
+)
+def test_the_history_setting_must_be_within_the_kept_days(raw, problem):
+    """
+    ``LOGINSVC_LOGIN_HISTORY_DAYS`` is 1 to 400, the days the counters live.
+    """
+    environ = {"LOGINSVC_LOGIN_HISTORY_DAYS": raw}
+
+    with pytest.raises(ConfigError, match=problem):
+        Settings.from_env(environ)
+
+
+def test_the_history_setting_defaults_to_every_kept_day():
+    """
+    Unset, the report reads all 400 days; set, it reads fewer.
+    """
+    assert 400 == Settings.from_env({}).login_history_days
+    environ = {"LOGINSVC_LOGIN_HISTORY_DAYS": "90"}
+    assert 90 == Settings.from_env(environ).login_history_days

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -318,6 +319,29 @@ async def test_a_trusted_computer_skips_the_challenge(
     assert 242 == stolen.status
     clock.advance(30 * 86400 + 1)
     assert 242 == (await challenge(fa, rt, user_id, twoFactorTrustId=trust_id)).status
+
+
+async def test_the_trust_cookie_expires_by_the_service_clock(
+    fa: Api, rt: Runtime, clock: Clock
+) -> None:
+    """
+    ``fusionauth.trust`` is persistent: ``Max-Age`` and ``Expires`` both.
+    """
+    user_id = await new_user(rt)
+    secret, _codes = await enable(fa, user_id, clock)
+    body = {
+        "twoFactorId": await two_factor_id(fa, rt, user_id),
+        "code": code_at(secret, clock),
+        "trustComputer": True,
+    }
+
+    trusted = await fa.call("two_factor_login", body)
+
+    cookies = trusted.response.raw.headers.getlist("Set-Cookie")
+    trust = next(c for c in cookies if c.startswith("fusionauth.trust="))
+    max_age = int(trust.split("Max-Age=")[1].split(";")[0])
+    expires = formatdate(clock() // 1000 + max_age, usegmt=True)
+    assert f"expires={expires}" in trust
 
 
 async def test_the_token_keeps_the_password_authentication_type(

@@ -37,6 +37,8 @@ def fill(url: str, users: int, per_user: int) -> None:
     sync.flushall()
     sync.set(keys.partition_count(), PARTITIONS)
     pipe = sync.pipeline(transaction=False)
+    # Recent instants, so the hourly login counters are written (and rebuilt).
+    start = wall_ms() - 3_600_000
     for n in range(users):
         user_id = str(uuid.uuid4())
         tag = keys.tag(keys.partition_of(user_id, PARTITIONS))
@@ -46,7 +48,7 @@ def fill(url: str, users: int, per_user: int) -> None:
             events.append(LoggedIn(user_id, "PASSWORD", None, False, None, None))
             del i
         for seq, event in enumerate(events, start=1):
-            raw = encode(Envelope(event, f"user:{user_id}", seq, 1_000 + seq))
+            raw = encode(Envelope(event, f"user:{user_id}", seq, start + seq))
             pipe.xadd(keys.event_stream(tag), {"e": raw})
         pipe.execute()
     sync.close()

@@ -1,0 +1,58 @@
+"""
+A rebuild brings back pending twoFactorIds with what is left of their five
+minutes, and drops the ones that expired, by the clock it is given.
+"""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from loginsvc import keys, totp
+from loginsvc.config import Settings
+from loginsvc.runtime import Runtime
+from projections.rebuild import rebuild
+from tests.api.test_two_factor import Api, challenge, enable, new_user
+from tests.conftest import Clock
+
+
+async def pending_ttl_ms(redis: Redis, rt: Runtime, user_id: str) -> list[int]:
+    pattern = keys.two_factor_pending(rt.user_tag(user_id), "*")
+    return [await redis.pttl(k) async for k in redis.scan_iter(match=pattern)]
+
+
+async def test_rebuild_keeps_a_pending_two_factor_id_with_its_remaining_lifetime(
+    client: TestClient, redis: Redis, rt: Runtime, settings: Settings, clock: Clock
+) -> None:
+    fa = Api(client)
+    user_id = await new_user(rt)
+    await enable(fa, user_id, clock)
+    clock.advance(31)
+    response = await challenge(fa, rt, user_id)
+    assert 242 == response.status
+    clock.advance(100)
+
+    await rebuild(redis, settings.partitions, clock)
+
+    [remaining] = await pending_ttl_ms(redis, rt, user_id)
+    assert 195_000 <= remaining <= 200_000
+
+
+async def test_rebuild_drops_a_pending_two_factor_id_that_expired(
+    client: TestClient, redis: Redis, rt: Runtime, settings: Settings, clock: Clock
+) -> None:
+    fa = Api(client)
+    user_id = await new_user(rt)
+    secret, _ = await enable(fa, user_id, clock)
+    clock.advance(31)
+    two_factor_id = (await challenge(fa, rt, user_id)).success_response["twoFactorId"]
+    clock.advance(301)
+
+    await rebuild(redis, settings.partitions, clock)
+
+    code = totp.current_code(secret, clock.now / 1000)
+    late = await fa.call(
+        "two_factor_login", {"twoFactorId": two_factor_id, "code": code}
+    )
+    assert [] == await pending_ttl_ms(redis, rt, user_id)
+    assert 404 == late.status
