@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +30,9 @@ R = TypeVar("R")
 
 #: Weight of the newest job in the moving average of a job's duration.
 SMOOTHING = 0.2
+#: How much nicer than the event loop the hashing threads run: with every core
+#: hashing, the loop still gets the CPU at once for status checks and 503s.
+HASH_THREAD_NICENESS = 5
 
 
 class PasswordHasher:
@@ -46,7 +51,9 @@ class PasswordHasher:
         )
         self._threads = threads
         self._max_wait_s = max_wait_ms / 1000
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(
+            threads, thread_name_prefix="argon2", initializer=_yield_to_the_loop
+        )
         self._pending = 0
 
         # One hash at start gives the dummy for unknown users and seeds the
@@ -138,6 +145,13 @@ class PasswordHasher:
             return
         elapsed = future.result()[1]
         self._average_s += SMOOTHING * (elapsed - self._average_s)
+
+
+def _yield_to_the_loop() -> None:
+    # On Linux a thread's own id takes a niceness of its own; elsewhere the
+    # threads keep the process's priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
 
 
 def _encode(password: str) -> bytes:
