@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from events.login import LoggedIn, LoggedOut
+from events.refresh_token import RefreshTokensRevoked
 from loginsvc.errors import NotFound
 from loginsvc.runtime import Runtime
 from loginsvc.services import refresh
@@ -67,6 +68,9 @@ def _login_id(doc: Doc) -> tuple[str | None, str | None]:
 async def logout(rt: Runtime, refresh_token: str | None, global_: bool) -> None:
     """
     Revoke the refresh token, or every token of its owner; unknown ones are ignored.
+
+    Three Redis round trips: the token, its owner (with every token id and
+    digest for a global logout, in one script), and the version-checked append.
     """
     if not refresh_token:
         return
@@ -74,14 +78,20 @@ async def logout(rt: Runtime, refresh_token: str | None, global_: bool) -> None:
     if record is None:
         return
     user_id = record["userId"]
-    # Revoking a record already dropped from its owner's set only deletes it.
-    tokens = await refresh.tokens_of_user(rt, user_id) if global_ else [record]
-    ids = [t["id"] for t in tokens]
-    await refresh.revoke(
-        rt,
-        user_id,
-        tokens,
-        reason="logout",
-        every_token=global_,
-        before=[LoggedOut(user_id, ids, global_)],
-    )
+
+    async def attempt() -> None:
+        if global_:
+            version, doc, tokens = await refresh.owner_and_tokens(rt, user_id)
+        else:
+            version, doc = await load_user(rt, user_id)
+            tokens = [record]
+        # Revoking a record already dropped from its owner's set only deletes it.
+        listed = [{"id": t["id"], "digest": t["digest"]} for t in tokens]
+        ids = [t["id"] for t in tokens]
+        events = [
+            LoggedOut(user_id, ids, global_),
+            RefreshTokensRevoked(user_id, listed, "logout", global_),
+        ]
+        await commit_user(rt, user_id, version, doc, events)
+
+    await retrying(attempt)
