@@ -1,0 +1,3 @@
+"""
+The benchmark of issue #6: ``python -m bench`` (see ``bench/README.md``).
+"""
