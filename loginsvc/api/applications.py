@@ -1,5 +1,7 @@
 """
-The Application API: ``/api/application`` (https://fusionauth.io/docs/apis/applications).
+The Application API: ``/api/application``.
+
+https://fusionauth.io/docs/apis/applications
 """
 
 from __future__ import annotations

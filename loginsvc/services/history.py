@@ -28,7 +28,8 @@ async def recent_logins(
     last = offset + limit - 1
     if user_id is not None:
         name = keys.user_recent_logins(rt.user_tag(user_id), user_id)
-        rows = [unpack(r) for r in await rt.redis.lrange(name, offset, last)]  # type: ignore[arg-type]
+        raw: Any = await rt.redis.lrange(name, offset, last)
+        rows = [unpack(r) for r in raw]
         return [_with_name(rt, row) for row in rows]
     async with rt.redis.pipeline(transaction=False) as pipe_:
         pipe: Any = pipe_
