@@ -70,7 +70,13 @@ async def test_sigterm_lets_in_flight_logins_finish(tmp_path):
     """
     Logins queued for hashing when SIGTERM arrives are answered, not dropped.
     """
-    env = {**clean_env(), "LOGINSVC_HASH_PROFILE": "owasp"}
+    # A generous queue limit: on a loaded machine 24 owasp logins may wait
+    # longer than the default 2 s, and this test is about draining, not load.
+    env = {
+        **clean_env(),
+        "LOGINSVC_HASH_PROFILE": "owasp",
+        "LOGINSVC_HASH_MAX_WAIT_MS": "60000",
+    }
     log = tmp_path / "serve.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
