@@ -72,7 +72,8 @@ class LoggedOut:
 @dataclass(frozen=True, slots=True)
 class TwoFactorIssued:
     """
-    Emitted when a login needs a second factor and a twoFactorId is handed out.
+    Emitted when a login needs a second factor and a twoFactorId is handed out;
+    again for the same id when it gains a one-time code during a setup.
     """
 
     TYPE: ClassVar[str] = "TwoFactorIssued"
@@ -84,6 +85,8 @@ class TwoFactorIssued:
     login_id: str | None = None
     ip_address: str | None = None
     context: dict[str, Any] | None = None
+    # SHA-256 of "<twoFactorId>:<code>" when the id comes with a one-time code.
+    code_digest: str | None = None
 
 
 EVENTS: tuple[type[Any], ...] = (LoginAttempted, LoggedIn, LoggedOut, TwoFactorIssued)

@@ -2,9 +2,10 @@
 The two-factor family: methods enabled and disabled, recovery codes,
 completed challenges and trusted devices.
 
-Secrets are carried sealed with the server key; recovery codes, twoFactorIds
-and trust ids only as SHA-256 digests. A ``step`` is the TOTP time step a code
-was accepted at, kept with the user so the same code never works twice.
+Secrets are carried sealed with the server key; recovery codes, twoFactorIds,
+one-time codes and trust ids only as SHA-256 digests. A ``step`` is the TOTP
+time step a code was accepted at, kept with the user so the same code never
+works twice.
 """
 
 from __future__ import annotations
@@ -82,12 +83,26 @@ class TwoFactorTrustGranted:
     application_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TwoFactorIdsRevoked:
+    """
+    Emitted when a two-factor login succeeds, or a lockout trips on a wrong
+    code: the user's (other) pending twoFactorIds stop working (reference §2.5).
+    """
+
+    TYPE: ClassVar[str] = "TwoFactorIdsRevoked"
+    VERSION: ClassVar[int] = 1
+    user_id: str
+    two_factor_id_digests: list[str]
+
+
 #: The events that change the user document, not only TTL keys.
 USER_EVENTS = (
     TwoFactorMethodEnabled,
     TwoFactorMethodsDisabled,
     RecoveryCodesGenerated,
     TwoFactorCompleted,
+    TwoFactorIdsRevoked,
 )
 
 EVENTS: tuple[type[Any], ...] = (*USER_EVENTS, TwoFactorTrustGranted)

@@ -1,7 +1,8 @@
 """
-The two-factor read models: the user's methods, recovery-code digests and
-last accepted TOTP step (inside the user document), and the TTL keys of
-pending twoFactorIds and trusted devices (in the user's partition).
+The two-factor read models: the user's methods, recovery-code digests,
+last accepted TOTP step and pending twoFactorId digests (inside the user
+document), and the TTL keys of pending twoFactorIds and trusted devices (in
+the user's partition).
 
 A TTL key's lifetime is computed from the event time and ``now_ms``, so a
 rebuild brings back a pending id or a trust with what is left of its life, or
@@ -19,6 +20,7 @@ from events.store import Op
 from events.two_factor import (
     RecoveryCodesGenerated,
     TwoFactorCompleted,
+    TwoFactorIdsRevoked,
     TwoFactorMethodEnabled,
     TwoFactorMethodsDisabled,
     TwoFactorTrustGranted,
@@ -49,13 +51,42 @@ def apply(doc: Doc, event: Any) -> None:
                 doc.pop("_recoveryCodes", None)
         case RecoveryCodesGenerated():
             doc["_recoveryCodes"] = list(event.digests)
-        case TwoFactorCompleted() if event.recovery_code_digest is not None:
+        case TwoFactorCompleted():
+            _forget_pending(doc, [event.two_factor_id_digest])
             spent = event.recovery_code_digest
-            codes = doc.get("_recoveryCodes", [])
-            doc["_recoveryCodes"] = [d for d in codes if d != spent]
+            if spent is not None:
+                codes = doc.get("_recoveryCodes", [])
+                doc["_recoveryCodes"] = [d for d in codes if d != spent]
+        case TwoFactorIdsRevoked():
+            _forget_pending(doc, event.two_factor_id_digests)
     step = getattr(event, "step", None)
     if step is not None:
         doc["_totpStep"] = max(step, int(doc.get("_totpStep", -1)))
+
+
+def track_pending(doc: Doc, event: TwoFactorIssued, at: int) -> None:
+    """
+    Remember an issued id's digest and expiry in a document the caller copied,
+    so a lockout can revoke every pending id; expired ones are dropped here.
+    """
+    pending = {d: e for d, e in doc.get("_twoFactorPending", {}).items() if e > at}
+    pending[event.two_factor_id_digest] = at + event.ttl_seconds * 1000
+    doc["_twoFactorPending"] = pending
+
+
+def pending_digests(doc: Doc, now_ms: int) -> list[str]:
+    """
+    The digests of the user's twoFactorIds that have not expired by ``now_ms``.
+    """
+    pending = doc.get("_twoFactorPending", {})
+    return sorted(d for d, expires in pending.items() if expires > now_ms)
+
+
+def _forget_pending(doc: Doc, digests: list[str]) -> None:
+    pending = doc.get("_twoFactorPending")
+    if pending:
+        gone = set(digests)
+        doc["_twoFactorPending"] = {d: e for d, e in pending.items() if d not in gone}
 
 
 def _methods(doc: Doc) -> list[dict[str, Any]]:
@@ -74,6 +105,7 @@ def pending_record(event: TwoFactorIssued, at: int) -> dict[str, Any]:
         "context": event.context or {},
         "insertInstant": at,
         "expiresAt": at + event.ttl_seconds * 1000,
+        "codeDigest": event.code_digest,
     }
 
 
@@ -92,6 +124,14 @@ def issued(tag: str, envelope: Envelope, now_ms: int) -> list[Op]:
 def completed(tag: str, envelope: Envelope, now_ms: int) -> list[Op]:
     event: TwoFactorCompleted = envelope.event
     return [Op("DEL", keys.two_factor_pending(tag, event.two_factor_id_digest))]
+
+
+@writes_for(TwoFactorIdsRevoked.TYPE)
+def revoked(tag: str, envelope: Envelope, now_ms: int) -> list[Op]:
+    event: TwoFactorIdsRevoked = envelope.event
+    return [
+        Op("DEL", keys.two_factor_pending(tag, d)) for d in event.two_factor_id_digests
+    ]
 
 
 @writes_for(TwoFactorTrustGranted.TYPE)

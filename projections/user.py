@@ -67,6 +67,8 @@ def evolve(doc: Doc | None, envelope: Envelope) -> Doc | None:
             doc["password"] = event.password_hash
         case login.LoggedIn():
             _record_login(doc, event, at)
+        case login.TwoFactorIssued():
+            two_factor_view.track_pending(doc, event, at)
         case login.LoginAttempted():
             if event.failure_count is not None:
                 doc["_failed"] = {"count": event.failure_count, "last": at}

@@ -19,6 +19,9 @@ from loginsvc.tenant import setting
 
 routes = web.RouteTableDef()
 
+#: The cookie that carries a trusted device's twoFactorTrustId.
+TRUST_COOKIE = "fusionauth.trust"
+
 
 @routes.post("/api/login")
 async def post_login(request: web.Request) -> web.Response:
@@ -60,7 +63,7 @@ def parse_login(
         ip_address=client_ip(request, ip),
         no_jwt=no_jwt,
         device=device_field(device),
-        two_factor_trust_id=request.cookies.get("fusionauth.trust") or trust_id,
+        two_factor_trust_id=request.cookies.get(TRUST_COOKIE) or trust_id,
     )
 
 
@@ -141,7 +144,7 @@ def render_login(request: web.Request, result: LoginResult) -> web.Response:
     if result.trust is not None:
         trust_id, ttl = result.trust
         response.set_cookie(
-            "fusionauth.trust",
+            TRUST_COOKIE,
             trust_id,
             max_age=ttl,
             expires=_cookie_date(now_s + ttl),
@@ -150,6 +153,9 @@ def render_login(request: web.Request, result: LoginResult) -> web.Response:
             samesite="Lax",
             secure=secure or None,
         )
+    if result.status == 242 and TRUST_COOKIE in request.cookies:
+        # A challenge means the carried trust is no good: FusionAuth clears it.
+        response.del_cookie(TRUST_COOKIE, path="/")
     return response
 
 

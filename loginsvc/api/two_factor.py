@@ -46,10 +46,13 @@ async def get_secret(request: web.Request) -> web.Response:
 async def post_enable(request: web.Request) -> web.Response:
     require_api_key(request)
     cmd = parse_enable(_user_id(request), await read_json(request))
-    codes = await two_factor.enable(runtime(request), cmd)
-    if codes is None:
-        return empty(200)
-    return json_response({"recoveryCodes": codes})
+    enabled = await two_factor.enable(runtime(request), cmd)
+    body: dict[str, Any] = {}
+    if enabled.recovery_codes is not None:
+        body["recoveryCodes"] = enabled.recovery_codes
+    if enabled.code is not None:
+        body["code"] = enabled.code
+    return json_response(body) if body else empty(200)
 
 
 @routes.delete("/api/user/two-factor/{userId}")
@@ -133,8 +136,11 @@ def parse_enable(user_id: str, data: dict[str, Any]) -> two_factor.EnableCommand
         fields.problems.invalid("method", "The value of 'method' is not a method.")
     secret = _secret(fields) if method == "authenticator" else None
     name = fields.str("name")
+    two_factor_id = fields.str("twoFactorId")
     fields.problems.raise_if_any()
-    return two_factor.EnableCommand(user_id, code or "", secret or "", name)
+    return two_factor.EnableCommand(
+        user_id, code or "", secret or "", name, two_factor_id
+    )
 
 
 def _secret(fields: Fields) -> str | None:

@@ -15,12 +15,14 @@ from typing import Any
 from events import login as login_events
 from events import user as user_events
 from events.refresh_token import RefreshTokensRevoked
+from events.two_factor import TwoFactorIdsRevoked
 from loginsvc import keys
 from loginsvc.runtime import Runtime
 from loginsvc.services.aggregates import commit_user
 from loginsvc.services.system import tenant
 from loginsvc.tenant import setting
 from projections.store import Doc
+from projections.two_factor import pending_digests
 
 _UNIT_MS = {
     "MINUTES": 60_000,
@@ -88,14 +90,24 @@ def failure_events(
 
 
 async def commit_failure(
-    rt: Runtime, version: int, doc: Doc, attempt: login_events.LoginAttempted
+    rt: Runtime,
+    version: int,
+    doc: Doc,
+    attempt: login_events.LoginAttempted,
+    revoke_two_factor_ids: bool = False,
 ) -> dict[str, Any] | None:
     """
     Commit one failed attempt; the lockout action it triggered, if any.
 
-    The action's index is written first, so a cancel can find its user.
+    With ``revoke_two_factor_ids`` a lockout also revokes the user's pending
+    twoFactorIds in the same commit, as FusionAuth does on a wrong code
+    (reference §2.5). The action's index is written first, so a cancel can
+    find its user.
     """
     events, prevented = failure_events(rt, doc, attempt)
+    pending = pending_digests(doc, rt.clock()) if revoke_two_factor_ids else []
+    if prevented is not None and pending:
+        events.append(TwoFactorIdsRevoked(doc["id"], pending))
     if prevented is not None:
         await rt.redis.set(keys.user_action_index(prevented["actionId"]), doc["id"])
     await commit_user(rt, doc["id"], version, doc, events)

@@ -183,25 +183,36 @@ async def _decide_success(
         events.append(user_events.PasswordRehashed(rehash))
     attempt = _attempt(cmd, doc, "twoFactorRequired")
     trust_id = cmd.two_factor_trust_id
-    challenge = await login_challenge(rt, doc, application, attempt, trust_id)
+    challenge, trust = await login_challenge(rt, doc, application, attempt, trust_id)
     if challenge is not None:
         await commit_user(rt, doc["id"], version, doc, [*events, *challenge.events])
         return LoginResult(242, challenge.body)
+
     if doc.get("passwordChangeRequired"):
         events.append(_attempt(cmd, doc, "changePasswordRequired"))
         await commit_user(rt, doc["id"], version, doc, events)
-        # TODO(parity): the Change Password API that redeems this id is not
-        # built yet; the id is random and single-purpose.
-        return LoginResult(
-            203,
-            {
-                "changePasswordId": secrets.token_urlsafe(32),
-                "changePasswordReason": doc.get(
-                    "passwordChangeReason", "Administrative"
-                ),
-            },
+        result = change_password_result(doc)
+    else:
+        result = await complete_login(
+            rt, cmd, version, doc, application, events, "PASSWORD"
         )
-    return await complete_login(rt, cmd, version, doc, application, events, "PASSWORD")
+    if trust is not None:
+        # A trust that spared the challenge is echoed and its cookie re-set
+        # (reference §1.4 steps 8 and 12).
+        result.trust = trust
+        result.body["twoFactorTrustId"] = trust[0]
+    return result
+
+
+def change_password_result(doc: Doc) -> LoginResult:
+    """
+    The 203 answer of a login whose user must change the password first.
+    """
+    # TODO(parity): the Change Password API that redeems this id is not built
+    # yet; the id is random and single-purpose.
+    reason = doc.get("passwordChangeReason", "Administrative")
+    body = {"changePasswordId": secrets.token_urlsafe(32)}
+    return LoginResult(203, {**body, "changePasswordReason": reason})
 
 
 async def complete_login(

@@ -27,6 +27,12 @@ from loginsvc.errors import (
 from loginsvc.runtime import Runtime
 from loginsvc.services.aggregates import commit_user, retrying
 from loginsvc.services.lookup import load_user
+from loginsvc.services.two_factor_challenge import (
+    new_one_time_code,
+    one_time_digest,
+    pending,
+    with_one_time_code,
+)
 from projections.store import Doc
 
 AUTHENTICATOR = {"algorithm": "HmacSHA1", "codeLength": 6, "timeStep": 30}
@@ -42,6 +48,19 @@ class EnableCommand:
     code: str
     secret: str
     name: str | None = None
+    # Set when the setup finishes a login's ``Required`` challenge (§2.3).
+    two_factor_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enabled:
+    """
+    What enabling answers: recovery codes for a first method, and the one-time
+    code that finishes the login of ``twoFactorId``, when one was given.
+    """
+
+    recovery_codes: list[str] | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,36 +124,61 @@ async def _user(rt: Runtime, user_id: str) -> tuple[int, Doc]:
     return version, doc
 
 
-async def enable(rt: Runtime, cmd: EnableCommand) -> list[str] | None:
+async def enable(rt: Runtime, cmd: EnableCommand) -> Enabled:
     """
-    Add an authenticator method; the recovery codes when it is the first one.
+    Add an authenticator method; the recovery codes when it is the first one,
+    and with ``twoFactorId`` a code that finishes that login (reference §2.3).
     """
-    step = totp.verify_code(cmd.secret, cmd.code, rt.clock() / 1000, None)
-    if step is None:
+    if totp.verify_code(cmd.secret, cmd.code, rt.clock() / 1000, None) is None:
         raise InvalidCode()
 
-    async def attempt() -> list[str] | None:
+    async def attempt() -> Enabled:
         version, doc = await _user(rt, cmd.user_id)
         existing = (doc.get("twoFactor") or {}).get("methods") or []
-        taken = {m.get("id") for m in existing}
-        method_id = totp.new_method_id()
-        while method_id in taken:
-            method_id = totp.new_method_id()
-        method: dict[str, Any] = {
-            "id": method_id,
-            "method": "authenticator",
-            "authenticator": dict(AUTHENTICATOR),
-            "secret": totp.seal(cmd.secret, rt.server_key),
-            "name": cmd.name,
-        }
+        method = _new_method(rt, cmd, {m.get("id") for m in existing})
         codes, digests = fresh_recovery_codes() if not existing else (None, None)
-        event = TwoFactorMethodEnabled(
-            {k: v for k, v in method.items() if v is not None}, step, digests
-        )
-        await commit_user(rt, cmd.user_id, version, doc, [event])
-        return codes
+        # The code that proves a new secret is not a login, so it does not
+        # spend its time step: FusionAuth clients enable a method and log in
+        # with the same code inside one 30 s window, and that keeps working.
+        events: list[Any] = [TwoFactorMethodEnabled(method, None, digests)]
+        login_code = None
+        if cmd.two_factor_id is not None:
+            login_code, issued = await _login_code(rt, cmd.user_id, cmd.two_factor_id)
+            events.append(issued)
+        await commit_user(rt, cmd.user_id, version, doc, events)
+        return Enabled(codes, login_code)
 
     return await retrying(attempt)
+
+
+def _new_method(rt: Runtime, cmd: EnableCommand, taken: set[Any]) -> dict[str, Any]:
+    method_id = totp.new_method_id()
+    while method_id in taken:
+        method_id = totp.new_method_id()
+    method: dict[str, Any] = {
+        "id": method_id,
+        "method": "authenticator",
+        "authenticator": dict(AUTHENTICATOR),
+        "secret": totp.seal(cmd.secret, rt.server_key),
+        "name": cmd.name,
+    }
+    return {k: v for k, v in method.items() if v is not None}
+
+
+async def _login_code(rt: Runtime, user_id: str, two_factor_id: str) -> tuple[str, Any]:
+    """
+    A one-time code for the user's pending ``twoFactorId``, and its event.
+    """
+    try:
+        record, id_digest = await pending(rt, two_factor_id)
+    except NotFound:
+        record, id_digest = {}, ""
+    if record.get("userId") != user_id:
+        message = "The value of 'twoFactorId' is not a pending login of the user."
+        raise field_error("twoFactorId", "invalid", message)
+    code = new_one_time_code()
+    code_digest = one_time_digest(two_factor_id, code)
+    return code, with_one_time_code(rt, record, id_digest, code_digest)
 
 
 async def disable(rt: Runtime, cmd: DisableCommand) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from events.login import LoginAttempted, TwoFactorIssued
 from loginsvc import keys
+from loginsvc.errors import NotFound
 from loginsvc.runtime import Runtime
 from loginsvc.services.system import tenant
 from loginsvc.tenant import setting
@@ -29,12 +30,14 @@ CONFIGURABLE_METHODS = ["authenticator"]
 @dataclass(slots=True)
 class Challenge:
     """
-    A 242 answer: the events that issue the id, and the body that names it.
+    A 242 answer: the events that issue the id, and the body that names it;
+    with the one-time code the id also accepts, when it has one.
     """
 
     two_factor_id: str
     events: list[Any] = field(default_factory=list)
     body: dict[str, Any] = field(default_factory=dict)
+    code: str | None = None
 
 
 def login_policy(rt: Runtime, application: dict[str, Any] | None) -> str:
@@ -109,14 +112,18 @@ def issue(
     login_id: str | None,
     ip_address: str | None,
     context: dict[str, Any] | None = None,
+    with_code: bool = False,
 ) -> Challenge:
     """
     A fresh twoFactorId for the user, with the ``TwoFactorIssued`` that stores it.
+
+    ``with_code`` adds a one-time code the id accepts (reference §2.7).
     """
     two_factor_id = new_id(rt, doc["id"])
     ttl = setting(
         tenant(rt), "externalIdentifierConfiguration", "twoFactorIdTimeToLiveInSeconds"
     )
+    code = new_one_time_code() if with_code else None
     event = TwoFactorIssued(
         user_id=doc["id"],
         two_factor_id_digest=digest(two_factor_id),
@@ -125,14 +132,64 @@ def issue(
         login_id=login_id,
         ip_address=ip_address,
         context=context,
+        code_digest=one_time_digest(two_factor_id, code) if code else None,
     )
     methods = methods_of(doc)
     body: dict[str, Any] = {"twoFactorId": two_factor_id, "methods": methods}
     if not methods:
-        # TODO(parity): completing a Required setup during login (enable with
-        # twoFactorId, https://fusionauth.io/docs/apis/two-factor) is not built.
         body["configurableMethods"] = CONFIGURABLE_METHODS
-    return Challenge(two_factor_id, [event], body)
+    return Challenge(two_factor_id, [event], body, code)
+
+
+def new_one_time_code() -> str:
+    """
+    Six random digits, as FusionAuth's one-time code generator makes them.
+    """
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def one_time_digest(two_factor_id: str, code: str) -> str:
+    """
+    The stored form of a one-time code: bound to its id, so the six digits
+    alone cannot be found from the digest without the id.
+    """
+    return digest(f"{two_factor_id}:{code}")
+
+
+async def pending(rt: Runtime, two_factor_id: str) -> tuple[Doc, str]:
+    """
+    A pending id's record and digest; 404 when unknown or expired.
+    """
+    tag = tag_of_id(rt, two_factor_id)
+    if tag is None:
+        raise NotFound()
+    id_digest = digest(two_factor_id)
+    raw = await rt.projections.get(keys.two_factor_pending(tag, id_digest))
+    record = unpack(raw) if raw is not None else None
+    # The key's own TTL runs on the Redis clock; the service's clock decides too.
+    if record is None or record["expiresAt"] <= rt.clock():
+        raise NotFound()
+    return record, id_digest
+
+
+def with_one_time_code(
+    rt: Runtime, record: Doc, id_digest: str, code_digest: str
+) -> Any:
+    """
+    The ``TwoFactorIssued`` that gives a pending id a one-time code, for what
+    is left of its life; the record's other fields stay as they were.
+    """
+    left_ms = int(record["expiresAt"]) - rt.clock()
+    return TwoFactorIssued(
+        user_id=record["userId"],
+        two_factor_id_digest=id_digest,
+        ttl_seconds=max(1, left_ms // 1000),
+        application_id=record.get("applicationId"),
+        login_id=record.get("loginId"),
+        ip_address=record.get("ipAddress"),
+        context=record.get("context") or None,
+        code_digest=code_digest,
+    )
 
 
 async def login_challenge(
@@ -141,14 +198,17 @@ async def login_challenge(
     application: dict[str, Any] | None,
     attempt: LoginAttempted,
     trust_id: str | None,
-) -> Challenge | None:
+) -> tuple[Challenge | None, tuple[str, int] | None]:
     """
-    The 242 challenge a password login must answer, or ``None`` to go on.
+    The 242 challenge a password login must answer, or the trust that spared
+    it as ``(trust id, seconds left)``; neither when no challenge is due.
     """
     if not needs_challenge(rt, doc, application):
-        return None
-    if await valid_trust(rt, doc["id"], trust_id) is not None:
-        return None
+        return None, None
+    trust = await valid_trust(rt, doc["id"], trust_id)
+    if trust is not None and trust_id is not None:
+        left_ms = int(trust["expiration"]) - rt.clock()
+        return None, (trust_id, max(1, left_ms // 1000))
     challenge = issue(
         rt,
         doc,
@@ -158,4 +218,4 @@ async def login_challenge(
         {"authenticationType": "PASSWORD"},
     )
     challenge.events.insert(0, attempt)
-    return challenge
+    return challenge, None

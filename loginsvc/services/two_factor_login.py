@@ -9,13 +9,17 @@ whole step runs again, so an id or a recovery code is never spent twice.
 
 from __future__ import annotations
 
-import secrets
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
 from events.login import LoginAttempted
-from events.two_factor import TwoFactorCompleted, TwoFactorTrustGranted
-from loginsvc import keys, totp
+from events.two_factor import (
+    TwoFactorCompleted,
+    TwoFactorIdsRevoked,
+    TwoFactorTrustGranted,
+)
+from loginsvc import totp
 from loginsvc.errors import InvalidCode, LoginPrevented, NotFound
 from loginsvc.runtime import Runtime
 from loginsvc.services.aggregates import commit_user, retrying
@@ -23,6 +27,7 @@ from loginsvc.services.lockout import commit_failure
 from loginsvc.services.login import (
     LoginCommand,
     LoginResult,
+    change_password_result,
     commit_user_unversioned,
     complete_login,
     refusal,
@@ -36,11 +41,13 @@ from loginsvc.services.two_factor_challenge import (
     methods_of,
     needs_challenge,
     new_id,
-    tag_of_id,
+    one_time_digest,
     valid_trust,
 )
+from loginsvc.services.two_factor_challenge import pending as pending_id
 from loginsvc.tenant import setting
-from projections.store import Doc, unpack
+from projections.store import Doc
+from projections.two_factor import pending_digests
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +73,7 @@ async def two_factor_login(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResu
 
 
 async def _login_once(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResult:
-    pending, id_digest = await _pending(rt, cmd.two_factor_id)
+    pending, id_digest = await pending_id(rt, cmd.two_factor_id)
     version, doc = await load_user(rt, pending["userId"])
     if doc is None:
         raise NotFound()
@@ -76,10 +83,14 @@ async def _login_once(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResult:
         await commit_user_unversioned(rt, doc["id"], _attempt(login_cmd, doc, outcome))
         raise error
 
-    proof = _proof(rt, doc, cmd.code, id_digest)
+    proof = _proof(rt, doc, cmd, pending, id_digest)
     if proof is None:
         await _wrong_code(rt, login_cmd, version, doc)
     events: list[Any] = [proof]
+    # Success spends every pending id of the user, not only this one (§2.5).
+    others = [d for d in pending_digests(doc, rt.clock()) if d != id_digest]
+    if others:
+        events.append(TwoFactorIdsRevoked(doc["id"], others))
     trust = _trust(rt, doc, login_cmd.application_id) if cmd.trust_computer else None
     if trust is not None:
         events.append(trust[2])
@@ -87,7 +98,7 @@ async def _login_once(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResult:
     if doc.get("passwordChangeRequired"):
         events.append(_attempt(login_cmd, doc, "changePasswordRequired"))
         await commit_user(rt, doc["id"], version, doc, events)
-        result = _change_password(doc)
+        result = change_password_result(doc)
     else:
         application = find_application(rt, login_cmd.application_id)
         auth_type = str(pending["context"].get("authenticationType") or "PASSWORD")
@@ -98,22 +109,6 @@ async def _login_once(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResult:
         result.trust = (trust[0], trust[1])
         result.body["twoFactorTrustId"] = trust[0]
     return result
-
-
-async def _pending(rt: Runtime, two_factor_id: str) -> tuple[Doc, str]:
-    """
-    The pending id's record and digest; 404 when unknown or expired.
-    """
-    tag = tag_of_id(rt, two_factor_id)
-    if tag is None:
-        raise NotFound()
-    id_digest = totp.digest(two_factor_id)
-    raw = await rt.projections.get(keys.two_factor_pending(tag, id_digest))
-    record = unpack(raw) if raw is not None else None
-    # The key's own TTL runs on the Redis clock; the service's clock decides too.
-    if record is None or record["expiresAt"] <= rt.clock():
-        raise NotFound()
-    return record, id_digest
 
 
 def _as_login(cmd: TwoFactorLoginCommand, pending: Doc, doc: Doc) -> LoginCommand:
@@ -129,11 +124,13 @@ def _as_login(cmd: TwoFactorLoginCommand, pending: Doc, doc: Doc) -> LoginComman
 
 
 def _proof(
-    rt: Runtime, doc: Doc, code: str, id_digest: str
+    rt: Runtime, doc: Doc, cmd: TwoFactorLoginCommand, pending: Doc, id_digest: str
 ) -> TwoFactorCompleted | None:
     """
-    The event that spends the id, when the code is right; authenticators first.
+    The event that spends the id, when the code is right: authenticators,
+    then recovery codes, then the id's one-time code (reference §2.5).
     """
+    code = cmd.code
     for method in authenticators(doc):
         step = matching_step(rt, doc, method, code)
         if step is not None:
@@ -141,17 +138,21 @@ def _proof(
     recovery = recovery_digest(doc, code)
     if recovery is not None:
         return TwoFactorCompleted(doc["id"], id_digest, recovery_code_digest=recovery)
+    expected = pending.get("codeDigest")
+    given = one_time_digest(cmd.two_factor_id, code)
+    if expected and hmac.compare_digest(str(expected), given):
+        return TwoFactorCompleted(doc["id"], id_digest)
     return None
 
 
 async def _wrong_code(rt: Runtime, cmd: LoginCommand, version: int, doc: Doc) -> None:
     """
-    A wrong code counts as a failed login; the id stays usable (reference §2.5).
+    A wrong code counts as a failed login; the id stays usable unless the
+    lockout trips, which revokes every pending id of the user (reference §2.5).
     """
-    action = await commit_failure(rt, version, doc, _attempt(cmd, doc, "wrongCode"))
+    attempt = _attempt(cmd, doc, "wrongCode")
+    action = await commit_failure(rt, version, doc, attempt, revoke_two_factor_ids=True)
     if action is not None:
-        # TODO(parity): FusionAuth also deletes every pending twoFactorId of
-        # the user here; the lock refuses them anyway until it expires.
         raise LoginPrevented([action])
     raise InvalidCode()
 
@@ -177,14 +178,6 @@ def _trust(
     return trust_id, ttl, event
 
 
-def _change_password(doc: Doc) -> LoginResult:
-    # TODO(parity): the Change Password API that redeems this id is not built
-    # yet; the id is random and single-purpose.
-    reason = doc.get("passwordChangeReason", "Administrative")
-    body = {"changePasswordId": secrets.token_urlsafe(32)}
-    return LoginResult(203, {**body, "changePasswordReason": reason})
-
-
 def _attempt(cmd: LoginCommand, doc: Doc, outcome: str) -> LoginAttempted:
     return LoginAttempted(
         login_id=cmd.login_id,
@@ -202,7 +195,8 @@ async def start(
     application_id: str | None,
 ) -> dict[str, Any]:
     """
-    Hand out a twoFactorId for a step-up challenge of a known user.
+    Hand out a twoFactorId for a step-up challenge of a known user, with a
+    one-time code that id accepts once (reference §2.7).
     """
     if user_id is None and login_id is not None:
         user_id = await user_id_for_login_id(rt, login_id)
@@ -215,11 +209,12 @@ async def start(
         if doc is None:
             raise NotFound()
         login = login_id or doc.get("email") or doc.get("username")
-        challenge = issue(rt, doc, application_id, login, None)
+        challenge = issue(rt, doc, application_id, login, None, with_code=True)
         await commit_user(rt, found, version, doc, challenge.events)
-        # TODO(parity): FusionAuth also returns a one-time ``code`` for the
-        # Send API; there is no delivery channel for it yet.
-        body: dict[str, Any] = {"twoFactorId": challenge.two_factor_id}
+        body: dict[str, Any] = {
+            "twoFactorId": challenge.two_factor_id,
+            "code": challenge.code,
+        }
         if challenge.body["methods"]:
             body["methods"] = challenge.body["methods"]
         return body

@@ -624,3 +624,26 @@ async def test_two_racing_logins_with_one_id_succeed_only_once(
     )
 
     assert [200, 404] == sorted(r.status for r in responses)
+
+
+async def test_the_code_that_enabled_a_method_also_completes_the_next_login(
+    fa: Api, rt: Runtime, clock: Clock
+) -> None:
+    """
+    Enabling is not a login: its code may finish the login that follows at once.
+    """
+    user_id = await new_user(rt)
+    secret = (await fa.ok("generate_two_factor_secret"))["secret"]
+    code = code_at(secret, clock)
+    body = {"method": "authenticator", "secret": secret, "code": code}
+    await fa.ok("enable_two_factor", user_id, body)
+    two_factor = await two_factor_id(fa, rt, user_id)
+
+    first = await fa.call("two_factor_login", {"twoFactorId": two_factor, "code": code})
+    again = await fa.call(
+        "two_factor_login",
+        {"twoFactorId": await two_factor_id(fa, rt, user_id), "code": code},
+    )
+
+    assert 200 == first.status
+    assert 421 == again.status

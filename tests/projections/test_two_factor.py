@@ -10,6 +10,7 @@ from events.store import Op
 from events.two_factor import (
     RecoveryCodesGenerated,
     TwoFactorCompleted,
+    TwoFactorIdsRevoked,
     TwoFactorMethodEnabled,
     TwoFactorMethodsDisabled,
     TwoFactorTrustGranted,
@@ -120,3 +121,65 @@ def test_regenerated_codes_replace_the_digests() -> None:
 
     assert after is not None
     assert ["x", "y"] == after["_recoveryCodes"]
+
+
+def pending_issued(digest: str, at: int, ttl_seconds: int = 300) -> Envelope:
+    return envelope(TwoFactorIssued("u1", digest, ttl_seconds), at)
+
+
+def test_the_user_document_tracks_pending_ids_and_drops_expired_ones() -> None:
+    """
+    Each issued id is remembered with its expiry; a later issue drops the dead.
+    """
+    doc = evolve(USER, pending_issued("a" * 64, AT))
+    doc = evolve(doc, pending_issued("b" * 64, AT + 200_000))
+    doc = evolve(doc, pending_issued("c" * 64, AT + 301_000))
+
+    assert doc is not None
+    expected = {"b" * 64: AT + 500_000, "c" * 64: AT + 601_000}
+    assert expected == doc["_twoFactorPending"]
+    assert ["b" * 64, "c" * 64] == two_factor.pending_digests(doc, AT + 301_000)
+    assert ["c" * 64] == two_factor.pending_digests(doc, AT + 500_000)
+
+
+def test_completing_or_revoking_forgets_pending_ids() -> None:
+    """
+    A completed id and revoked ids leave the document; the rest stay.
+    """
+    doc = evolve(USER, pending_issued("a" * 64, AT))
+    doc = evolve(doc, pending_issued("b" * 64, AT))
+    doc = evolve(doc, pending_issued("c" * 64, AT))
+
+    doc = evolve(doc, envelope(TwoFactorCompleted("u1", "a" * 64)))
+    assert doc is not None
+    assert ["b" * 64, "c" * 64] == two_factor.pending_digests(doc, AT)
+    doc = evolve(doc, envelope(TwoFactorIdsRevoked("u1", ["b" * 64])))
+
+    assert doc is not None
+    assert ["c" * 64] == two_factor.pending_digests(doc, AT)
+
+
+def test_revoking_deletes_every_named_pending_key() -> None:
+    """
+    The writer deletes each revoked id's key in the same append.
+    """
+    event = TwoFactorIdsRevoked("u1", ["a" * 64, "b" * 64])
+
+    ops = two_factor.revoked(TAG, envelope(event), AT)
+
+    expected = [
+        Op("DEL", keys.two_factor_pending(TAG, "a" * 64)),
+        Op("DEL", keys.two_factor_pending(TAG, "b" * 64)),
+    ]
+    assert expected == ops
+
+
+def test_a_pending_record_carries_the_one_time_code_digest() -> None:
+    """
+    The code is stored only as the digest the event carries.
+    """
+    event = TwoFactorIssued("u1", "d" * 64, 300, code_digest="e" * 64)
+
+    record = two_factor.pending_record(event, AT)
+
+    assert "e" * 64 == record["codeDigest"]
