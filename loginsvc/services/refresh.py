@@ -16,7 +16,7 @@ from typing import Any
 
 from events.refresh_token import RefreshTokensRevoked, RefreshTokenUsed
 from loginsvc import keys
-from loginsvc.errors import ValidationFailed, field_error
+from loginsvc.errors import ConcurrencyConflict, ValidationFailed, field_error
 from loginsvc.runtime import Runtime
 from loginsvc.services.aggregates import commit_user, retrying
 from loginsvc.services.lookup import load_user
@@ -65,9 +65,17 @@ async def find_by_value(rt: Runtime, value: str) -> Token | None:
     return record
 
 
-async def owner(rt: Runtime, record: Token) -> tuple[int, Doc | None, bool]:
+async def owner(
+    rt: Runtime, record: Token, *, rotated_ok: bool = True
+) -> tuple[int, Doc | None, bool]:
     """
     The owner's version and document, and whether the token is still live.
+
+    Live means listed with its owner and still this value: the token's by-id
+    pointer, read in the same round trip as the version, names this digest.
+    A value rotated out by a racing refresh is therefore not live at the
+    version a commit would be checked against; with ``rotated_ok`` false that
+    raises ``ConcurrencyConflict``, so a retry reads the value again.
     """
     user_id = record["userId"]
     tag = rt.user_tag(user_id)
@@ -75,9 +83,14 @@ async def owner(rt: Runtime, record: Token) -> tuple[int, Doc | None, bool]:
         pipe: Any = pipe_
         pipe.hmget(keys.user(tag, user_id), ["v", "d"])
         pipe.sismember(keys.user_refresh_tokens(tag, user_id), record["id"])
-        (version, raw), member = await pipe.execute()
+        pipe.get(keys.refresh_token_by_id(tag, record["id"]))
+        (version, raw), member, pointer = await pipe.execute()
     doc = _decoded(raw)
-    return int(version or 0), doc, bool(member)
+    if member and pointer is not None and _text(pointer) != record["digest"]:
+        if rotated_ok:
+            return int(version or 0), doc, False
+        raise ConcurrencyConflict("The refresh token was rotated meanwhile.")
+    return int(version or 0), doc, bool(member) and pointer is not None
 
 
 #: The owner's version and document and each of its token ids with its digest,
@@ -271,7 +284,9 @@ async def _use(rt: Runtime, record: Token, cmd: Exchange, *, rotate: bool) -> Ex
     now = rt.clock()
     if record["expiresAt"] <= now:
         raise invalid_token()
-    version, doc, live = await owner(rt, record)
+    # A value rotated by a racing refresh since its record was read is read
+    # again, so it takes the rotated-out path (grace period or reuse).
+    version, doc, live = await owner(rt, record, rotated_ok=not rotate)
     if doc is None or not live or not doc.get("active", True):
         raise invalid_token()
     application = find_application(rt, record["applicationId"])

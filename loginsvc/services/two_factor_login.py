@@ -75,7 +75,10 @@ async def two_factor_login(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResu
 async def _login_once(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResult:
     pending, id_digest = await pending_id(rt, cmd.two_factor_id)
     version, doc = await load_user(rt, pending["userId"])
-    if doc is None:
+    # The pending key was read before the user: a racing login may have spent
+    # the id in between. The user's own list, read at the version this commit
+    # is checked against, is what decides.
+    if doc is None or id_digest not in pending_digests(doc, rt.clock()):
         raise NotFound()
     login_cmd = _as_login(cmd, pending, doc)
     outcome, error = refusal(rt, login_cmd, doc)

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from email.utils import formatdate
 
+import pytest
+
 from events.system import TenantUpdated, UserActionDefined
 from events.user import UserRegistered
 from loginsvc.defaults import DEFAULT_TENANT_ID
+from loginsvc.errors import ValidationFailed
+from loginsvc.services import refresh as refresh_service
 from loginsvc.services.aggregates import commit_system, commit_user
 from loginsvc.services.lookup import load_user
 from loginsvc.services.system import tenant
@@ -333,3 +337,32 @@ async def test_a_lockout_revokes_the_users_refresh_tokens(client, rt, admin):
         "/api/jwt/refresh", json={"refreshToken": login["refreshToken"]}
     )
     assert {"[invalid]refreshToken"} == codes(await response.json())
+
+
+async def test_a_refresh_that_loses_a_rotation_race_cannot_rotate_again(
+    client, rt, monkeypatch
+):
+    """
+    A second refresh that read the one-time value before a racing rotation
+    does not rotate it again: it is treated as the reuse it now is.
+    """
+    await set_tenant_jwt(rt, refreshTokenUsagePolicy="OneTimeUse")
+    _, login = await logged_in(client, rt, "race@example.com")
+    value = login["refreshToken"]
+    original = refresh_service.owner
+    competitors: list[str] = []
+    raced = []
+
+    async def racing_owner(rt_, record, **kwargs):
+        if not raced:
+            raced.append(True)
+            won = await refresh_service.exchange(rt_, refresh_service.Exchange(value))
+            competitors.append(won.body["refreshToken"])
+        return await original(rt_, record, **kwargs)
+
+    monkeypatch.setattr(refresh_service, "owner", racing_owner)
+    with pytest.raises(ValidationFailed) as lost:
+        await refresh_service.exchange(rt, refresh_service.Exchange(value))
+
+    assert ["[invalid]refreshToken"] == [e.code for e in lost.value.field_errors]
+    assert 1 == len(competitors)
