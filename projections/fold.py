@@ -19,7 +19,7 @@ from loginsvc import keys
 from projections import system as system_projection
 from projections import user as user_projection
 from projections.catalog import side_ops
-from projections.model import Keyspace, as_bytes
+from projections.model import Coalesced, Keyspace, as_bytes
 from projections.store import Doc, pack
 
 Evolve = Callable[[Doc | None, Envelope], Doc | None]
@@ -134,15 +134,18 @@ def fold_page(fold: TagFold, space: Keyspace, page: list[Envelope], now: int) ->
     """
     fold.now_ms = now
     prefix = keys.projection_pattern(fold.tag)[:-1]
-    apply, run = fold.apply, space.run
+    writes = Coalesced(space, now)
+    apply, run = fold.apply, writes.run
     for envelope in page:
         for op in apply(envelope):
             if op.command not in ALLOWED or not op.key.startswith(prefix):
+                writes.flush()
                 raise RebuildError(
                     f"Projection write '{op.command}' to '{op.key}' cannot be "
                     f"rebuilt in partition '{fold.tag}'."
                 )
-            run(op, now)
+            run(op)
+    writes.flush()
 
 
 def fold_records(

@@ -235,3 +235,88 @@ _COMMANDS = {
     "ZREM": _zrem,
     "ZREMRANGEBYRANK": _zremrangebyrank,
 }
+
+
+class Coalesced:
+    """
+    Runs projection writes into a ``Keyspace`` at one instant, merging the
+    commuting ones per key before touching it: HINCRBY deltas are summed per
+    field, LPUSHes followed by ``LTRIM key 0 n`` keep only what the trim keeps,
+    and a positive PEXPIRE after HINCRBYs keeps the last TTL. Any other write
+    to a key with merged writes pending runs them first, so the keyspace ends
+    exactly as running every write in order would leave it. Call ``flush``
+    before reading the keyspace.
+    """
+
+    def __init__(self, space: Keyspace, now_ms: int) -> None:
+        self.space = space
+        self.now = now_ms
+        #: key -> (field -> delta, [TTL ms or None]) for HINCRBY (+ PEXPIRE).
+        self.counters: dict[str, tuple[dict[bytes, int], list[int | None]]] = {}
+        #: key -> (pushed items oldest first, [old items kept or None]).
+        self.lists: dict[str, tuple[list[bytes], list[int | None]]] = {}
+
+    def run(self, op: Op) -> None:
+        command, key, args = op.command, op.key, op.args
+        if command == "HINCRBY" and len(args) == 2 and key not in self.lists:
+            pending = self.counters.get(key)
+            if pending is None:
+                # (A TTL merged before stays: HINCRBY keeps a key's TTL, and a
+                # positive TTL set at this instant has not run out.)
+                pending = self.counters[key] = ({}, [None])
+            field = args[0]
+            name = field if field.__class__ is bytes else as_bytes(field)
+            deltas = pending[0]
+            deltas[name] = deltas.get(name, 0) + int(args[1])
+            return
+        if command == "PEXPIRE" and key in self.counters and len(args) == 1:
+            ttl = int(args[0])
+            if ttl > 0:
+                self.counters[key][1][0] = ttl
+                return
+        if command == "LPUSH" and args and key not in self.counters:
+            pushed = self.lists.get(key)
+            if pushed is None:
+                pushed = self.lists[key] = ([], [None])
+            pushed[0].extend(a if a.__class__ is bytes else as_bytes(a) for a in args)
+            return
+        if command == "LTRIM" and key in self.lists and len(args) == 2:
+            start, stop = int(args[0]), int(args[1])
+            if start == 0 and stop >= 0:
+                items, kept = self.lists[key]
+                size = stop + 1
+                if len(items) >= size:
+                    del items[: len(items) - size]
+                    kept[0] = 0
+                else:
+                    left = size - len(items)
+                    kept[0] = left if kept[0] is None else min(kept[0], left)
+                return
+        if key in self.counters or key in self.lists:
+            self._flush_key(key)
+        self.space.run(op, self.now)
+
+    def _flush_key(self, key: str) -> None:
+        space, now = self.space, self.now
+        counters = self.counters.pop(key, None)
+        if counters is not None:
+            deltas, (ttl,) = counters
+            value = space.create(key, "hash", now, {})
+            for name, delta in deltas.items():
+                value[name] = str(int(value.get(name, b"0")) + delta).encode()
+            if ttl is not None:
+                space.expires[key] = now + ttl
+            space.dirty.add(key)
+        pushed = self.lists.pop(key, None)
+        if pushed is not None:
+            items, (kept,) = pushed
+            value = space.create(key, "list", now, [])
+            value[:] = items[::-1] + (value if kept is None else value[:kept])
+            space.dirty.add(key)
+
+    def flush(self) -> None:
+        """
+        Run every merged write still held.
+        """
+        for key in [*self.counters, *self.lists]:
+            self._flush_key(key)

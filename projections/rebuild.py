@@ -17,14 +17,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import multiprocessing
+import os
+import pickle
 import secrets
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import (
+    Connection,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
 
+from events import codec
 from loginsvc import keys
-from projections import indexes
+from projections import indexes, writes
 from projections.archive import Archive
 from projections.fold import (
     BATCH,
@@ -121,9 +133,14 @@ async def rebuild(
     batch: int = BATCH,
     archive: Archive | None = None,
     index_grace_s: float = indexes.GRACE_S,
+    workers: int | None = None,
 ) -> RebuildReport:
     """
     Rebuild every projection and index key of every tag from the events.
+
+    Tags are folded in ``workers`` processes (default: one per CPU) when the
+    client, clock and archive can be handed to a process; otherwise, or with
+    ``workers=1``, one after the other here.
     """
     report = RebuildReport()
     index: set[str] = set()
@@ -131,11 +148,16 @@ async def rebuild(
         tags = keys.all_tags(partitions)
         for tag in tags:
             await delete_matching(redis, keys.staging_pattern(tag))
-        for tag in tags:
-            fold = await _rebuild_tag(
-                redis, tag, clock, report, progress, batch, archive
-            )
-            index |= await _write_index(redis, fold, batch)
+        job = _worker_job(redis, clock, batch, archive)
+        count = min(workers or os.cpu_count() or 1, len(tags))
+        if job is not None and count > 1:
+            index = await _rebuild_in_workers(job, tags, count, report, progress)
+        else:
+            for tag in tags:
+                fold = await _rebuild_tag(
+                    redis, tag, clock, report, progress, batch, archive
+                )
+                index |= await _write_index(redis, fold, batch)
         report.deleted += await indexes.drop_stale(
             redis, index, partitions, index_grace_s
         )
@@ -236,3 +258,162 @@ async def _write_index(redis: Redis, fold: TagFold, batch: int) -> set[str]:
     ]
     await indexes.restore(redis, entries, batch)
     return {key for key, _value in entries}
+
+
+@dataclass(frozen=True)
+class _Job:
+    """
+    What a worker process needs to rebuild one tag on its own connection.
+    """
+
+    connection_class: type[Any]
+    connection_kwargs: dict[str, Any]
+    clock: Clock
+    batch: int
+    archive: Archive | None
+    #: Modules that registered event types, upcasters or writers here, so the
+    #: worker folds with the same ones.
+    modules: tuple[str, ...]
+
+
+_POOL_STATE = frozenset({"himport_registry"})
+#: Connections a worker process can open again from their settings.
+_SOCKETS = (Connection, UnixDomainSocketConnection, SSLConnection)
+
+
+def _registering_modules() -> set[str]:
+    found = {cls.__module__ for cls in codec.registered_types().values()}
+    found |= {f.__module__ for f in codec._UPCASTERS.values()}
+    found |= {w.__module__ for ws in writes._WRITERS.values() for w in ws}
+    return found
+
+
+def _worker_job(
+    redis: Redis, clock: Clock, batch: int, archive: Archive | None
+) -> _Job | None:
+    """
+    The job for worker processes, or None when this rebuild cannot use them.
+    """
+    # A RedisCluster client has no single pool: it folds in this process.
+    pool = getattr(redis, "connection_pool", None)
+    if type(pool) is not ConnectionPool or pool.connection_class not in _SOCKETS:
+        return None  # e.g. fakeredis: another process cannot reach its server
+    modules = _registering_modules()
+    if "__main__" in modules:
+        return None
+    # A pool's own client-side state: the worker's pool makes its own.
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in _POOL_STATE}
+    job = _Job(
+        pool.connection_class,
+        kwargs,
+        clock,
+        batch,
+        archive,
+        tuple(sorted(modules)),
+    )
+    try:
+        pickle.dumps(job)
+    except Exception:  # noqa: BLE001  (a lambda clock, a live object ...)
+        return None
+    return job
+
+
+def _worker_start() -> None:
+    # The parent handles interrupts and ends its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_rebuild(job: _Job, tag: str) -> tuple[RebuildReport, set[str]]:
+    """
+    Rebuild one tag in a worker process: its report and index keys.
+    """
+    for module in job.modules:
+        importlib.import_module(module)
+    return asyncio.run(_worker_rebuild_async(job, tag))
+
+
+async def _worker_rebuild_async(job: _Job, tag: str) -> tuple[RebuildReport, set[str]]:
+    pool = ConnectionPool(
+        connection_class=job.connection_class, **job.connection_kwargs
+    )
+    redis = Redis(connection_pool=pool)
+    try:
+        report = RebuildReport()
+        fold = await _rebuild_tag(
+            redis, tag, job.clock, report, None, job.batch, job.archive
+        )
+        return report, await _write_index(redis, fold, job.batch)
+    finally:
+        await redis.aclose()
+        await pool.disconnect()
+
+
+async def _rebuild_in_workers(
+    job: _Job,
+    tags: list[str],
+    count: int,
+    report: RebuildReport,
+    progress: Progress | None,
+) -> set[str]:
+    """
+    Rebuild ``tags`` in ``count`` worker processes; the index keys written.
+
+    An interrupt or a failure ends the workers before the lock is released;
+    a tag whose swap had not run keeps its live keys.
+    """
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")
+    # The pool's threads and processes start with SIGINT blocked, so the
+    # kernel hands an interrupt to this thread and wakes the event loop.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = context.Pool(count, initializer=_worker_start)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    index: set[str] = set()
+    try:
+        futures: dict[asyncio.Future[Any], str] = {}
+        for tag in tags:
+            future: asyncio.Future[Any] = loop.create_future()
+
+            def done(value: Any, future: asyncio.Future[Any] = future) -> None:
+                loop.call_soon_threadsafe(_settle, future, value, None)
+
+            def failed(
+                error: BaseException, future: asyncio.Future[Any] = future
+            ) -> None:
+                loop.call_soon_threadsafe(_settle, future, None, error)
+
+            pool.apply_async(
+                _worker_rebuild, (job, tag), callback=done, error_callback=failed
+            )
+            futures[future] = tag
+        waiting = set(futures)
+        while waiting:
+            finished, waiting = await asyncio.wait(
+                waiting, return_when=asyncio.FIRST_COMPLETED
+            )
+            for future in finished:
+                tag_report, tag_index = future.result()
+                report.events += tag_report.events
+                report.keys += tag_report.keys
+                report.deleted += tag_report.deleted
+                index |= tag_index
+                if progress is not None:
+                    progress(futures[future], tag_report.events)
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
+    return index
+
+
+def _settle(
+    future: asyncio.Future[Any], value: Any, error: BaseException | None
+) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
