@@ -15,12 +15,13 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from loginsvc import keys
+from loginsvc.app import connect, disconnect
 from loginsvc.config import ConfigError, Settings
 from projections.archive import Archive, ArchiveError
 from projections.archiver import archive_streams
@@ -149,8 +150,12 @@ async def _archive(args: argparse.Namespace, redis: Redis, partitions: int) -> i
     return 0
 
 
-async def _connected(command: Command, args: argparse.Namespace, url: str) -> int:
-    redis = Redis.from_url(url)
+async def _connected(
+    command: Command, args: argparse.Namespace, settings: Settings
+) -> int:
+    # The projections are typed for Redis; a RedisCluster answers the same
+    # commands on the same keys (tests/test_cluster.py runs rebuild/verify).
+    redis = cast(Redis, connect(settings))
     try:
         partitions = args.partitions or await recorded_partitions(redis)
         if partitions is None:
@@ -160,7 +165,7 @@ async def _connected(command: Command, args: argparse.Namespace, url: str) -> in
             )
         return await command(args, redis, partitions)
     finally:
-        await redis.aclose()
+        await disconnect(redis)
 
 
 def _runner(name: str, command: Command) -> Callable[..., int]:
@@ -169,7 +174,7 @@ def _runner(name: str, command: Command) -> Callable[..., int]:
             settings = Settings.from_env(environ)
             if not settings.redis_url:
                 raise ConfigError(f"'LOGINSVC_REDIS_URL' must be set for '{name}'.")
-            return asyncio.run(_connected(command, args, settings.redis_url))
+            return asyncio.run(_connected(command, args, settings))
         except (ConfigError, RebuildError, ArchiveError, ValueError) as error:
             print(f"loginsvc {name}: {error}", file=sys.stderr)
         except BrokenPipeError:

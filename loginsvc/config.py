@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from urllib.parse import unquote
 
 
 class ConfigError(Exception):
@@ -47,6 +48,63 @@ MAX_LOGIN_HISTORY_DAYS = 400
 #: The values redis-server accepts for ``appendfsync``.
 APPENDFSYNC_POLICIES = ("always", "everysec", "no")
 
+#: How ``LOGINSVC_REDIS_URL`` is reached: one server, a Redis Cluster (the URL
+#: names any node), or a primary found through Sentinel (see ``SentinelUrl``).
+REDIS_MODES = ("single", "cluster", "sentinel")
+
+
+@dataclass(frozen=True, slots=True)
+class SentinelUrl:
+    """
+    ``redis+sentinel://[[user]:password@]host:port[,host:port...]/master[/db]``.
+
+    The hosts are the sentinels; ``master`` is the name they monitor; the
+    optional credentials and ``db`` are for the primary, not the sentinels.
+    """
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    FORM = "redis+sentinel://host:26379[,host:26379...]/master-name[/db]"
+
+    @classmethod
+    def parse(cls, raw: str) -> SentinelUrl:
+        """
+        Read the form above; the error shows the expected form.
+        """
+        error = ConfigError(
+            "'LOGINSVC_REDIS_URL' must read like "
+            f"'{cls.FORM}' when 'LOGINSVC_REDIS_MODE' is sentinel."
+        )
+        scheme, sep, rest = raw.partition("://")
+        if scheme != "redis+sentinel" or not sep:
+            raise error
+        netloc, _, path = rest.partition("/")
+        userinfo, at, hosts = netloc.rpartition("@")
+        if not at:
+            hosts = netloc
+        username, colon, password = userinfo.partition(":")
+        sentinels: list[tuple[str, int]] = []
+        for item in hosts.split(","):
+            host, _, port = item.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise error
+            sentinels.append((host.strip("[]"), int(port)))
+        parts = path.split("/")
+        master = parts[0]
+        if not master or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+            raise error
+        return cls(
+            sentinels=tuple(sentinels),
+            master=unquote(master),
+            db=int(parts[1]) if len(parts) == 2 else 0,
+            username=(unquote(username) or None) if at else None,
+            password=unquote(password) if at and colon else None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RateLimit:
@@ -83,6 +141,9 @@ class Settings:
     """
 
     redis_url: str | None = None
+    # "single", "cluster" or "sentinel" (``REDIS_MODES``); not "single" needs
+    # ``redis_url``: any cluster node, or a ``SentinelUrl``.
+    redis_mode: str = "single"
     partitions: int = 16
     hash_profile: HashProfile = OWASP_MINIMUM
     # Hashing threads per process; None means this process's share of the
@@ -125,6 +186,8 @@ class Settings:
         kwargs: dict[str, object] = {}
         if url := env.get("LOGINSVC_REDIS_URL"):
             kwargs["redis_url"] = url
+        mode = env.get("LOGINSVC_REDIS_MODE") or "single"
+        kwargs["redis_mode"] = _redis_mode(mode, env.get("LOGINSVC_REDIS_URL"))
         if raw := env.get("LOGINSVC_PARTITIONS"):
             kwargs["partitions"] = _int(env, "LOGINSVC_PARTITIONS", raw, minimum=1)
         if raw := env.get("LOGINSVC_HASH_PROFILE"):
@@ -192,3 +255,25 @@ def _history_days(env: Mapping[str, str], raw: str) -> int:
             "hourly login counters are kept."
         )
     return days
+
+
+def _redis_mode(mode: str, url: str | None) -> str:
+    name = "LOGINSVC_REDIS_MODE"
+    if mode not in REDIS_MODES:
+        raise ConfigError(
+            f"'{name}' must be one of {', '.join(REDIS_MODES)}, not {mode!r}."
+        )
+    if mode != "single" and not url:
+        raise ConfigError(f"'{name}' {mode} needs 'LOGINSVC_REDIS_URL'.")
+    if mode == "sentinel":
+        SentinelUrl.parse(url or "")
+    elif url and url.startswith("redis+sentinel://"):
+        raise ConfigError(
+            f"'LOGINSVC_REDIS_URL' names sentinels; set '{name}' to sentinel."
+        )
+    elif mode == "cluster" and url and not url.startswith(("redis://", "rediss://")):
+        raise ConfigError(
+            f"'LOGINSVC_REDIS_URL' must be a redis:// or rediss:// URL of a "
+            f"cluster node when '{name}' is cluster."
+        )
+    return mode

@@ -15,6 +15,7 @@ import hashlib
 import math
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from loginsvc import keys
 from loginsvc.config import RateLimit, Settings
@@ -36,7 +37,7 @@ class RateLimiter:
     Counts login requests per client IP and per loginId; off when unset.
     """
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: Redis | RedisCluster, settings: Settings) -> None:
         self.by_ip = settings.rate_limit_ip
         self.by_login_id = settings.rate_limit_login_id
         self._hit = redis.register_script(_HIT)

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgpack
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from events.store import Op
 
@@ -42,7 +43,7 @@ class ProjectionStore:
     Reads projected documents from their hashes.
     """
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis | RedisCluster) -> None:
         self._redis = redis
 
     async def load(self, key: str) -> tuple[int, Doc | None]:
