@@ -37,7 +37,8 @@ UNDELIVERABLE = ("email", "sms")
 
 @routes.get("/api/two-factor/secret")
 async def get_secret(request: web.Request) -> web.Response:
-    # TODO(parity): FusionAuth also accepts a user's JWT here.
+    # TODO(parity): FusionAuth also accepts a user's JWT here, see
+    # https://fusionauth.io/docs/apis/two-factor
     require_api_key(request)
     return json_response(two_factor.new_secret())
 

@@ -209,7 +209,8 @@ def change_password_result(doc: Doc) -> LoginResult:
     The 203 answer of a login whose user must change the password first.
     """
     # TODO(parity): the Change Password API that redeems this id is not built
-    # yet; the id is random and single-purpose.
+    # yet (https://fusionauth.io/docs/apis/users#change-a-users-password); the
+    # id is random and single-purpose.
     reason = doc.get("passwordChangeReason", "Administrative")
     body = {"changePasswordId": secrets.token_urlsafe(32)}
     return LoginResult(203, {**body, "changePasswordReason": reason})
