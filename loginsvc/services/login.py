@@ -90,7 +90,7 @@ async def _refuse_before_password(
     """
     423, 409 and 410 are decided before the password, with the same hash work.
     """
-    outcome, error = _pre_password_outcome(rt, cmd, doc)
+    outcome, error = refusal(rt, cmd, doc)
     if error is None:
         return
     await rt.hasher.verify_dummy(cmd.password)
@@ -102,12 +102,6 @@ def refusal(rt: Runtime, cmd: LoginCommand, doc: Doc) -> tuple[str, Exception | 
     """
     The outcome and error (423, 409, 410) when the user may not log in at all.
     """
-    return _pre_password_outcome(rt, cmd, doc)
-
-
-def _pre_password_outcome(
-    rt: Runtime, cmd: LoginCommand, doc: Doc
-) -> tuple[str, Exception | None]:
     if not doc.get("active", True):
         return "deactivated", UserLocked()
     actions = preventing_actions(doc, cmd.application_id, rt.clock())
@@ -167,7 +161,7 @@ async def _reload(rt: Runtime, cmd: LoginCommand, doc: Doc) -> tuple[int, Doc]:
     version, fresh = await load_user(rt, doc["id"])
     if fresh is None:
         raise NotFound()
-    outcome, error = _pre_password_outcome(rt, cmd, fresh)
+    outcome, error = refusal(rt, cmd, fresh)
     if error is not None:
         await _record(rt, cmd, version, fresh, outcome)
         raise error

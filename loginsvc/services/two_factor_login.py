@@ -78,7 +78,8 @@ async def _login_once(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResult:
     # The pending key was read before the user: a racing login may have spent
     # the id in between. The user's own list, read at the version this commit
     # is checked against, is what decides.
-    if doc is None or id_digest not in pending_digests(doc, rt.clock()):
+    pending_ids = pending_digests(doc, rt.clock()) if doc is not None else []
+    if doc is None or id_digest not in pending_ids:
         raise NotFound()
     login_cmd = _as_login(cmd, pending, doc)
     outcome, error = refusal(rt, login_cmd, doc)
@@ -91,7 +92,7 @@ async def _login_once(rt: Runtime, cmd: TwoFactorLoginCommand) -> LoginResult:
         await _wrong_code(rt, login_cmd, version, doc)
     events: list[Any] = [proof]
     # Success spends every pending id of the user, not only this one (§2.5).
-    others = [d for d in pending_digests(doc, rt.clock()) if d != id_digest]
+    others = [d for d in pending_ids if d != id_digest]
     if others:
         events.append(TwoFactorIdsRevoked(doc["id"], others))
     trust = _trust(rt, doc, login_cmd.application_id) if cmd.trust_computer else None
