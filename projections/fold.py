@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from events import catalog as _events  # noqa: F401  (registers every event type)
 from events.codec import Envelope, decode
-from events.store import ALLOWED, EventStore, Op
+from events.store import ALLOWED, EventStore
 from loginsvc import keys
 from projections import system as system_projection
 from projections import user as user_projection
@@ -74,9 +74,9 @@ class TagFold:
     #: Each aggregate's target, found once per aggregate rather than per event.
     targets: dict[str, tuple[str, Evolve] | None] = field(default_factory=dict)
 
-    def apply(self, envelope: Envelope) -> list[Op]:
+    def apply(self, envelope: Envelope) -> None:
         """
-        Fold one event into its document; the side writes it causes.
+        Fold one event into its aggregate's document.
         """
         if envelope.sequence:
             aggregate = envelope.aggregate
@@ -92,7 +92,6 @@ class TagFold:
         if envelope.entry_id:
             self.last_id = envelope.entry_id
         self.count += 1
-        return side_ops(self.tag, (envelope,), self.now_ms)
 
     def user_docs(self) -> Iterable[tuple[str, Doc]]:
         """
@@ -133,18 +132,19 @@ def fold_page(fold: TagFold, space: Keyspace, page: list[Envelope], now: int) ->
     Fold a page of events: documents into ``fold``, side writes into ``space``.
     """
     fold.now_ms = now
+    apply = fold.apply
+    for envelope in page:
+        apply(envelope)
     prefix = keys.projection_pattern(fold.tag)[:-1]
     writes = Coalesced(space, now)
-    apply, run = fold.apply, writes.run
-    for envelope in page:
-        for op in apply(envelope):
-            if op.command not in ALLOWED or not op.key.startswith(prefix):
-                writes.flush()
-                raise RebuildError(
-                    f"Projection write '{op.command}' to '{op.key}' cannot be "
-                    f"rebuilt in partition '{fold.tag}'."
-                )
-            run(op)
+    for op in side_ops(fold.tag, page, now):
+        if op.command not in ALLOWED or not op.key.startswith(prefix):
+            writes.flush()
+            raise RebuildError(
+                f"Projection write '{op.command}' to '{op.key}' cannot be "
+                f"rebuilt in partition '{fold.tag}'."
+            )
+        writes.run(op)
     writes.flush()
 
 

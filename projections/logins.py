@@ -12,6 +12,7 @@ brings a day back with the same expiry, or not at all once it has passed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from events.codec import Envelope
@@ -20,7 +21,7 @@ from events.store import Op
 from loginsvc import keys
 from loginsvc.config import MAX_LOGIN_HISTORY_DAYS
 from projections.store import pack
-from projections.writes import writes_for
+from projections.writes import writes_for_runs
 
 #: Recent logins kept per partition and per user (FusionAuth pages by 10).
 PARTITION_RECENT = 256
@@ -68,28 +69,57 @@ def day_expires_at(day: int) -> int:
     return (day + 1 + RETENTION_DAYS) * DAY_MS
 
 
-@writes_for(LoggedIn.TYPE)
-def logged_in(tag: str, envelope: Envelope, now_ms: int) -> list[Op]:
-    event: LoggedIn = envelope.event
-    record = pack(login_record(event, envelope.at))
-    user_list = keys.user_recent_logins(tag, event.user_id)
-    app = event.application_id
+@writes_for_runs(LoggedIn.TYPE)
+def logged_in(tag: str, envelopes: Sequence[Envelope], now_ms: int) -> list[Op]:
+    """
+    A run of logins: each list gets the records its trim keeps, in one LPUSH,
+    and each counter field its count, in one HINCRBY.
+    """
+    users: dict[str, list[Envelope]] = {}
+    apps: dict[str, int] = {}
+    hours: dict[tuple[int, str | None, str], int] = {}
+    for envelope in envelopes:
+        event: LoggedIn = envelope.event
+        user_id, app = event.user_id, event.application_id
+        users.setdefault(user_id, []).append(envelope)
+        name = app or NO_APPLICATION
+        apps[name] = apps.get(name, 0) + 1
+        counted = (envelope.at // HOUR_MS, app, user_id)
+        hours[counted] = hours.get(counted, 0) + 1
+
+    records: dict[int, bytes] = {}
+
+    def pushed(run: Sequence[Envelope], size: int) -> tuple[bytes, ...]:
+        kept = run[-size:]
+        for envelope in kept:
+            if id(envelope) not in records:
+                records[id(envelope)] = pack(login_record(envelope.event, envelope.at))
+        return tuple(records[id(e)] for e in kept)
+
+    partition = keys.recent_logins(tag)
     ops = [
-        Op("LPUSH", keys.recent_logins(tag), (record,)),
-        Op("LTRIM", keys.recent_logins(tag), (0, PARTITION_RECENT - 1)),
-        Op("LPUSH", user_list, (record,)),
-        Op("LTRIM", user_list, (0, USER_RECENT - 1)),
-        Op("HINCRBY", keys.login_counts(tag), (app or NO_APPLICATION, 1)),
+        Op("LPUSH", partition, pushed(envelopes, PARTITION_RECENT)),
+        Op("LTRIM", partition, (0, PARTITION_RECENT - 1)),
     ]
+    for user_id, run in users.items():
+        user_list = keys.user_recent_logins(tag, user_id)
+        ops.append(Op("LPUSH", user_list, pushed(run, USER_RECENT)))
+        ops.append(Op("LTRIM", user_list, (0, USER_RECENT - 1)))
+    counts = keys.login_counts(tag)
+    ops += [Op("HINCRBY", counts, (name, n)) for name, n in apps.items()]
 
-    day = envelope.at // DAY_MS
-    ttl = day_expires_at(day) - now_ms
-    if ttl <= 0:
-        return ops
-
-    hour, day_key = envelope.at // HOUR_MS, keys.login_day(tag, day)
-    fields = [hour_field(hour), hour_field(hour, user_id=event.user_id)]
-    if app:
-        fields += [hour_field(hour, app), hour_field(hour, app, event.user_id)]
-    ops += [Op("HINCRBY", day_key, (name, 1)) for name in fields]
-    return [*ops, Op("PEXPIRE", day_key, (ttl,))]
+    days: dict[int, dict[str, int]] = {}
+    for (hour, app, user_id), n in hours.items():
+        fields = days.setdefault(hour * HOUR_MS // DAY_MS, {})
+        names = [hour_field(hour), hour_field(hour, user_id=user_id)]
+        if app:
+            names += [hour_field(hour, app), hour_field(hour, app, user_id)]
+        for name in names:
+            fields[name] = fields.get(name, 0) + n
+    for day, fields in days.items():
+        ttl = day_expires_at(day) - now_ms
+        if ttl > 0:
+            day_key = keys.login_day(tag, day)
+            ops += [Op("HINCRBY", day_key, (name, n)) for name, n in fields.items()]
+            ops.append(Op("PEXPIRE", day_key, (ttl,)))
+    return ops

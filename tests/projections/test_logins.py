@@ -25,7 +25,7 @@ def test_hourly_counters_go_to_the_day_key_of_the_login() -> None:
     """
     Every counter of a login lands in its day's hash, one field per filter.
     """
-    ops = logins.logged_in(TAG, logged_in(), AT)
+    ops = logins.logged_in(TAG, [logged_in()], AT)
 
     day_key = keys.login_day(TAG, 19_700)
     fields = [op.args[0] for op in ops if op.command == "HINCRBY" and op.key == day_key]
@@ -41,8 +41,8 @@ def test_a_day_key_expires_the_retention_period_after_its_day_ends() -> None:
     retained_until = 19_701 * DAY_MS + logins.RETENTION_DAYS * DAY_MS
     later = AT + DAY_MS
 
-    live = logins.logged_in(TAG, logged_in(), AT)
-    rebuilt = logins.logged_in(TAG, logged_in(), later)
+    live = logins.logged_in(TAG, [logged_in()], AT)
+    rebuilt = logins.logged_in(TAG, [logged_in()], later)
 
     expires = [op for op in live if op.command == "PEXPIRE"]
     assert [keys.login_day(TAG, 19_700)] == [op.key for op in expires]
@@ -56,7 +56,7 @@ def test_an_expired_day_writes_no_counters_but_keeps_the_recent_lists() -> None:
     """
     after = 19_701 * DAY_MS + logins.RETENTION_DAYS * DAY_MS
 
-    ops = logins.logged_in(TAG, logged_in(None), after)
+    ops = logins.logged_in(TAG, [logged_in(None)], after)
 
     day_key = keys.login_day(TAG, 19_700)
     assert [] == [op for op in ops if op.key == day_key]
