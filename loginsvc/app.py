@@ -10,68 +10,19 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 
 from loginsvc import keys
 from loginsvc.appkeys import RUNTIME, SETTINGS
-from loginsvc.config import ConfigError, SentinelUrl, Settings, hash_threads_for
+from loginsvc.config import ConfigError, Settings, hash_threads_for
+from loginsvc.connection import RedisClient, connect, disconnect
 from loginsvc.middleware import access_log, errors
 from loginsvc.passwords import PasswordHasher
 from loginsvc.routes import add_routes
-from loginsvc.runtime import RedisClient, Runtime, wall_clock_ms
+from loginsvc.runtime import Runtime, wall_clock_ms
 from loginsvc.services.cache import TAIL_BLOCK_MS, follow
 from loginsvc.services.system import ensure_defaults, load_server_key
 
 logger = logging.getLogger(__name__)
-
-
-def connect(settings: Settings) -> RedisClient:
-    """
-    A client for ``LOGINSVC_REDIS_URL`` as ``LOGINSVC_REDIS_MODE`` says: one
-    server (``redis://``, ``rediss://``, ``unix://``), a cluster (any node's
-    ``redis://`` URL) or the primary Sentinel names (``SentinelUrl``).
-    """
-    url = settings.redis_url
-    if not url:
-        raise ConfigError("'LOGINSVC_REDIS_URL' is not set and no Redis was started.")
-    timeouts: dict[str, Any] = {
-        "socket_timeout": settings.redis_timeout_s,
-        "socket_connect_timeout": settings.redis_timeout_s,
-    }
-    if settings.redis_mode == "cluster":
-        # max_connections is per node here.
-        return RedisCluster.from_url(
-            url, health_check_interval=10, max_connections=256, **timeouts
-        )
-    if settings.redis_mode == "sentinel":
-        where = SentinelUrl.parse(url)
-        sentinel = Sentinel(where.sentinels, sentinel_kwargs=timeouts, **timeouts)
-        primary: Redis = sentinel.master_for(
-            where.master,
-            db=where.db,
-            username=where.username,
-            password=where.password,
-            health_check_interval=10,
-            max_connections=256,
-            **timeouts,
-        )
-        return primary
-    return Redis.from_url(
-        url, health_check_interval=10, max_connections=256, **timeouts
-    )
-
-
-async def disconnect(client: RedisClient) -> None:
-    """
-    Close a client from ``connect``, and a Sentinel's connections to its sentinels.
-    """
-    await client.aclose()
-    pool = getattr(client, "connection_pool", None)
-    if isinstance(pool, SentinelConnectionPool):
-        for sentinel in pool.sentinel_manager.sentinels:
-            await sentinel.aclose()
 
 
 def make_app(

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from loginsvc import keys
-from loginsvc.app import connect, disconnect
+from loginsvc.connection import connect, disconnect
 from loginsvc.config import ConfigError, Settings
 from projections.archive import Archive, ArchiveError
 from projections.archiver import archive_streams

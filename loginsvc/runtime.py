@@ -8,24 +8,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeAlias
-
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 
 from events.store import EventStore
 from loginsvc import keys
 from loginsvc.config import Settings
+from loginsvc.connection import RedisClient
 from loginsvc.passwords import PasswordHasher
 from loginsvc.ratelimit import RateLimiter
 from loginsvc.signing import KeyRing
 from projections.store import ProjectionStore
 from projections.system import SystemState
-
-#: What ``loginsvc.app.connect`` returns: a ``Redis`` (one server, or the
-#: primary a Sentinel names) or a ``RedisCluster``. Every atomic step keeps its
-#: keys in one hash slot, so the service sends both the same commands.
-RedisClient: TypeAlias = Redis | RedisCluster
 
 
 def wall_clock_ms() -> int:
