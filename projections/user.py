@@ -30,8 +30,17 @@ def evolve(doc: Doc | None, envelope: Envelope) -> Doc | None:
         return copy.deepcopy(event.user)
     if doc is None:
         return None
+    if isinstance(event, login.LoginAttempted) and event.failure_count is None:
+        return doc  # a success or an unknown user: nothing to record
     doc = dict(doc)
+    # The login family first: it is most of any stream.
     match event:
+        case login.LoggedIn():
+            _record_login(doc, event, at)
+        case login.TwoFactorIssued():
+            two_factor_view.track_pending(doc, event, at)
+        case login.LoginAttempted():
+            doc["_failed"] = {"count": event.failure_count, "last": at}
         case user.UserUpdated():
             # twoFactor is managed by the Two Factor APIs, never by an update.
             internal = {
@@ -65,13 +74,6 @@ def evolve(doc: Doc | None, envelope: Envelope) -> Doc | None:
             ]
         case user.PasswordRehashed():
             doc["password"] = event.password_hash
-        case login.LoggedIn():
-            _record_login(doc, event, at)
-        case login.TwoFactorIssued():
-            two_factor_view.track_pending(doc, event, at)
-        case login.LoginAttempted():
-            if event.failure_count is not None:
-                doc["_failed"] = {"count": event.failure_count, "last": at}
         case _ if isinstance(event, two_factor.USER_EVENTS):
             two_factor_view.apply(doc, event)
     return doc
