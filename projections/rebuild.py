@@ -38,6 +38,7 @@ from events import codec
 from loginsvc import keys
 from projections import indexes, writes
 from projections.archive import Archive
+from projections.collector import rare_collections
 from projections.fold import (
     BATCH,
     Clock,
@@ -153,11 +154,12 @@ async def rebuild(
         if job is not None and count > 1:
             index = await _rebuild_in_workers(job, tags, count, report, progress)
         else:
-            for tag in tags:
-                fold = await _rebuild_tag(
-                    redis, tag, clock, report, progress, batch, archive
-                )
-                index |= await _write_index(redis, fold, batch)
+            with rare_collections():
+                for tag in tags:
+                    fold = await _rebuild_tag(
+                        redis, tag, clock, report, progress, batch, archive
+                    )
+                    index |= await _write_index(redis, fold, batch)
         report.deleted += await indexes.drop_stale(
             redis, index, partitions, index_grace_s
         )
@@ -329,7 +331,8 @@ def _worker_rebuild(job: _Job, tag: str) -> tuple[RebuildReport, set[str]]:
     """
     for module in job.modules:
         importlib.import_module(module)
-    return asyncio.run(_worker_rebuild_async(job, tag))
+    with rare_collections():
+        return asyncio.run(_worker_rebuild_async(job, tag))
 
 
 async def _worker_rebuild_async(job: _Job, tag: str) -> tuple[RebuildReport, set[str]]:
