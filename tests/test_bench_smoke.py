@@ -56,3 +56,38 @@ def test_quick_bench_prints_every_row_of_the_table():
     assert [] == missing, done.stdout
     assert "- nproc: " in done.stdout
     assert "- load average at start: " in done.stdout
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_event_log_bench_measures_rebuild_and_replay(tmp_path: Path) -> None:
+    """
+    A small log through the real CLI: both rows, with the memory of every
+    process of the command summed (a rebuild's workers included).
+    """
+    out = tmp_path / "EVENTLOG.md"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.eventlog",
+            *("--users", "40", "--per-user", "10", "--runs", "1", "--out", str(out)),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+
+    assert 0 == done.returncode, done.stderr[-3000:]
+    rows = {
+        line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+        for line in out.read_text().splitlines()
+        if line.startswith("| re")
+    }
+    assert {"rebuild", "replay"} == set(rows)
+    for runs, _seconds, _rate, rss_mb in rows.values():
+        assert "1" == runs
+        assert int(rss_mb) > 10
+    assert "- log: 400 events" in out.read_text()
