@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any, TextIO, cast
 
@@ -21,10 +22,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from loginsvc import keys
-from loginsvc.connection import connect, disconnect
 from loginsvc.config import ConfigError, Settings
+from loginsvc.connection import connect, disconnect
 from projections.archive import Archive, ArchiveError
 from projections.archiver import archive_streams
+from projections.collector import rare_collections
 from projections.fold import RebuildError, recorded_partitions
 from projections.rebuild import rebuild
 from projections.replay import (
@@ -122,22 +124,32 @@ async def _replay(args: argparse.Namespace, redis: Redis, partitions: int) -> in
     )
     archive = await _archive_of(args, redis)
     tags = keys.all_tags(partitions)
-    out = sys.stdout
-    if args.format == "json" and wanted == ReplayFilter():
-        lines = JsonLines()
-        async for run in merged(redis, tags, archive):
-            chunk = b"".join(lines.line(i, raw) + b"\n" for i, raw in run)
+    with rare_collections():
+        if args.format == "json" and wanted == ReplayFilter():
+            await _replay_all(redis, tags, archive, sys.stdout)
+            return 0
+        render = as_row if args.format == "table" else as_json
+        async for envelope in replay(redis, tags, wanted, archive):
+            sys.stdout.write(render(envelope) + "\n")
+        sys.stdout.flush()
+        return 0
+
+
+async def _replay_all(
+    redis: Redis, tags: list[str], archive: Archive | None, out: TextIO
+) -> None:
+    """
+    Every event as a JSON line, rendered from the stored records a run at a time.
+    """
+    lines = JsonLines()
+    async with aclosing(merged(redis, tags, archive)) as runs:
+        async for run in runs:
+            chunk = lines.lines(run)
             if hasattr(out, "buffer"):
                 out.buffer.write(chunk)
             else:
                 out.write(chunk.decode())
-        out.flush()
-        return 0
-    render = as_row if args.format == "table" else as_json
-    async for envelope in replay(redis, tags, wanted, archive):
-        out.write(render(envelope) + "\n")
     out.flush()
-    return 0
 
 
 async def _archive(args: argparse.Namespace, redis: Redis, partitions: int) -> int:

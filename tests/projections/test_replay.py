@@ -7,8 +7,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import fakeredis
+import msgpack
 import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
@@ -17,7 +21,16 @@ from events import codec, login, user
 from events.codec import Envelope
 from events.store import ANY_VERSION, EventStore
 from loginsvc import cli_eventlog, keys
-from projections.replay import ReplayFilter, parse_time, record, replay
+from projections import replay as replay_module
+from projections.replay import (
+    JsonLines,
+    ReplayFilter,
+    as_json,
+    merged,
+    parse_time,
+    record,
+    replay,
+)
 
 
 def attempt(login_id: str, outcome: str, user_id: str | None = None) -> object:
@@ -149,3 +162,139 @@ def test_cli_replays_verifies_and_rebuilds_a_real_server(
 
     assert [0, 0, 0] == statuses
     assert "unknownUser" == json.loads(lines[0])["data"]["outcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeysRotated:
+    """
+    A test-only event with secrets at every depth; v1 called ``label`` ``name``.
+    """
+
+    TYPE: ClassVar[str] = "TestOnlyKeysRotated"
+    VERSION: ClassVar[int] = 2
+    label: str
+    client_secret: str
+    detail: dict[str, Any]
+    blobs: list[Any]
+
+
+def upcast_keys_rotated_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return {"label": data.pop("name"), **data}
+
+
+codec.register([KeysRotated])
+codec.register_upcaster(KeysRotated.TYPE, 1, upcast_keys_rotated_v1_to_v2)
+
+NESTED = {
+    "password": "hunter2",
+    "keys": [{"privateKey": "pk-1", "kid": "k1", "der": b"\x00\x01\x02"}],
+    "inner": {"apiKeyHash": "h-1", "tokenDigest": "d-1", "count": 3, "ok": None},
+}
+SECRETS = ("hunter2", "pk-1", "h-1", "d-1", "cs-1", "$argon2id$")
+
+
+def stored(type_: str, version: int, data: dict[str, Any]) -> bytes:
+    envelope = {"t": type_, "sv": version, "a": "key:1", "n": 2, "at": 1_234, "d": data}
+    packed: bytes = msgpack.packb(envelope, use_bin_type=True)
+    return packed
+
+
+FIELDS = {"client_secret": "cs-1", "detail": NESTED, "blobs": [b"abcd", [b"x"]]}
+
+
+def current_records() -> list[bytes]:
+    """
+    Records stored in their type's current version, with today's fields.
+    """
+    user_doc = {"id": "u", "password": "$argon2id$x", "data": {"secret": "cs-1"}}
+    return [
+        stored(KeysRotated.TYPE, 2, {"label": "now", **FIELDS}),
+        stored("UserCreated", 1, {"user": user_doc}),
+        codec.encode(Envelope(attempt("ada", "succeeded", "u-ada"), "attempt:a", 1, 5)),
+    ]
+
+
+def test_json_lines_render_each_record_as_its_decoded_event_would_be() -> None:
+    """
+    The fast path and the upcasting path print what ``as_json`` prints.
+    """
+    raws = [*current_records(), stored(KeysRotated.TYPE, 1, {"name": "v1", **FIELDS})]
+
+    expected = [as_json(codec.decode(raw, f"{n}-0")) for n, raw in enumerate(raws)]
+    actual = [JsonLines().line(f"{n}-0", raw).decode() for n, raw in enumerate(raws)]
+
+    assert expected == actual
+
+
+def test_json_lines_leave_out_secrets_nested_anywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """
+    Secret fields go at any depth and bytes show their length, without decoding.
+    """
+    # Records in the current version never go through decode and the upcasters.
+    monkeypatch.setattr(replay_module, "decode", None)
+    raws = current_records()
+    lines = JsonLines().lines([(f"{n}-0", raw) for n, raw in enumerate(raws)])
+
+    shown = json.loads(lines.splitlines()[0])["data"]
+
+    assert [] == [secret for secret in SECRETS if secret.encode() in lines]
+    assert {"label", "detail", "blobs"} == set(shown)
+    assert {"kid": "k1", "der": "<3 bytes>"} == shown["detail"]["keys"][0]
+    assert ["<4 bytes>", ["<1 bytes>"]] == shown["blobs"]
+
+
+async def appended(redis: Redis, per_tag: dict[str, list[str]]) -> None:
+    """
+    One event per entry id, its aggregate naming the tag it was appended to.
+    """
+    for tag, ids in per_tag.items():
+        raw = codec.encode(Envelope(attempt("ada", "succeeded"), tag, 0, 1))
+        for entry_id in ids:
+            await redis.xadd(keys.event_stream(tag), {"e": raw}, id=entry_id)
+
+
+async def test_merge_orders_by_numeric_entry_id_then_by_tag() -> None:
+    """
+    ``9-0`` comes before ``10-0`` and ``5-9`` before ``5-10``; ties go by tag.
+    """
+    redis = fakeredis.FakeAsyncRedis()
+    sys_, p0, p1 = keys.all_tags(2)
+    await appended(
+        redis,
+        {
+            p1: ["5-10", "10-0", "10-18446744073709551615"],
+            p0: ["5-9", "5-10", "18446744073709551615-0"],
+            sys_: ["9-0", "10-0"],
+        },
+    )
+
+    merge = merged(redis, [sys_, p0, p1], batch=1)
+    order = [(i, codec.decode(raw).aggregate) async for run in merge for i, raw in run]
+
+    assert [
+        ("5-9", p0),
+        ("5-10", p0),
+        ("5-10", p1),
+        ("9-0", sys_),
+        ("10-0", sys_),
+        ("10-0", p1),
+        ("10-18446744073709551615", p1),
+        ("18446744073709551615-0", p0),
+    ] == order
+
+
+async def test_a_merge_closed_early_leaves_no_page_requests_running() -> None:
+    """
+    The pages fetched ahead are cancelled when the reader stops (``| head``).
+    """
+    redis = fakeredis.FakeAsyncRedis()
+    tags = keys.all_tags(2)
+    await appended(redis, {tag: [f"{n}-0" for n in range(1, 6)] for tag in tags})
+
+    async with aclosing(merged(redis, tags, batch=2)) as runs:
+        first = await anext(runs)
+    running = asyncio.all_tasks() - {asyncio.current_task()}
+
+    assert (["1-0"] * 3, set()) == ([i for i, _raw in first[:3]], running)
