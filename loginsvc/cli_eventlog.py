@@ -97,7 +97,14 @@ async def _archive_of(args: argparse.Namespace, redis: Redis) -> Archive | None:
 async def _rebuild(args: argparse.Namespace, redis: Redis, partitions: int) -> int:
     line = ProgressLine(await _total_events(redis, partitions), sys.stderr)
     archive = await _archive_of(args, redis)
-    report = await rebuild(redis, partitions, wall_ms, progress=line, archive=archive)
+    report = await rebuild(
+        redis,
+        partitions,
+        wall_ms,
+        progress=line,
+        archive=archive,
+        workers=args.workers,
+    )
     line.finish(f"rebuilt {report.keys} keys, deleted {report.deleted}")
     return 0
 
@@ -208,6 +215,12 @@ def _runner(name: str, command: Command) -> Callable[..., int]:
     return run
 
 
+def _positive(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"'{raw}' is not a whole number of 1 or more")
+    return int(raw)
+
+
 def _time(raw: str) -> int:
     try:
         return parse_time(raw)
@@ -272,6 +285,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
             help="archive folder read before the streams (default: the folder "
             "'archive' recorded)",
         )
+    rebuild_parser.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help="partitions folded at once, each in its own process (default: one "
+        "per CPU; 1 leaves the other cores to a running service)",
+    )
     add = replay_parser.add_argument
     add("--user", metavar="ID", help="only events of this user id")
     add("--login-id", metavar="LOGIN_ID", help="only attempts with this loginId")

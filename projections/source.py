@@ -9,6 +9,7 @@ callers decode only what they need.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,20 @@ Record = tuple[str, bytes]
 
 #: Stream entries fetched per XRANGE call.
 PAGE = 10_000
+
+
+def still_wanted() -> None:
+    """
+    Raise ``CancelledError`` if this task was asked to stop.
+
+    redis-py 8 can swallow a cancellation that reaches a command before its
+    reply (the kind Ctrl-C sends mid-fold through ``asyncio.run``): the
+    command returns as if nothing happened and a long run would go on to the
+    end. The request is still counted on the task, so the readers look.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _text(raw: Any) -> str:
@@ -46,6 +61,7 @@ async def stream_pages(
             page = [(i.decode(), f[1]) for i, f in entries if f[0] == b"e"]
             if len(page) < len(entries):
                 page = [(i.decode(), _envelope(f)) for i, f in entries]
+        still_wanted()
         if page:
             yield page
             after = page[-1][0]

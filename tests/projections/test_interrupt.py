@@ -23,6 +23,7 @@ from events.login import LoggedIn, LoginAttempted
 from events.user import UserCreated
 from loginsvc import keys
 from projections.rebuild import rebuild
+from projections.replay import merged
 from projections.verify import verify
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,17 +85,20 @@ async def rebuilt(url: str) -> None:
 
 @pytest.mark.redis
 @pytest.mark.slow
+@pytest.mark.parametrize("workers", [[], ["--workers", "1"]], ids=["pool", "inline"])
 def test_a_rebuild_interrupted_by_sigint_leaves_no_difference(
-    redis_server: str,
+    redis_server: str, workers: list[str]
 ) -> None:
     """
     SIGINT mid-rebuild exits non-zero in one line; verify then finds nothing.
+    With one worker the fold runs in the command's own process.
     """
-    fill(redis_server, 300, 60)
+    # Enough events that the rebuild is still folding when the signal lands.
+    fill(redis_server, 900, 60)
     asyncio.run(rebuilt(redis_server))
     sync = SyncRedis.from_url(redis_server)
 
-    proc = loginsvc(redis_server, "rebuild", stderr=subprocess.PIPE)
+    proc = loginsvc(redis_server, "rebuild", *workers, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 20
     while not sync.exists(keys.rebuild_lock()) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -129,3 +133,45 @@ def test_replay_into_a_reader_that_stops_early_exits_quietly(
 
     assert b'"id"' in first
     assert (0, b"") == (status, err)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("command", ["rebuild", "verify", "replay"])
+async def test_a_cancel_landing_mid_fold_stops_the_run(
+    redis_server: str, command: str
+) -> None:
+    """
+    A cancel requested while the fold runs (as Ctrl-C does through
+    ``asyncio.run``) stops the run at its next read, although redis-py
+    swallows it inside the command it reaches first.
+    """
+    fill(redis_server, 40, 30)
+    redis = Redis.from_url(redis_server)
+    pages = 0
+
+    def cancel_at_the_second_page(_tag: str, _count: int) -> None:
+        nonlocal pages
+        pages += 1
+        if pages == 2:
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()
+
+    async def run() -> None:
+        if command == "rebuild":
+            await rebuild(
+                redis, PARTITIONS, wall_ms, cancel_at_the_second_page, 50, workers=1
+            )
+        elif command == "verify":
+            await verify(redis, PARTITIONS, wall_ms, cancel_at_the_second_page)
+        else:
+            async for run in merged(redis, keys.all_tags(PARTITIONS), batch=50):
+                cancel_at_the_second_page("", len(run))
+
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.create_task(run())
+        assert 2 == pages
+        assert 0 == await redis.exists(keys.rebuild_lock())
+    finally:
+        await redis.aclose()
