@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import multiprocessing
 import os
 import pickle
 import secrets
-import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +31,8 @@ from redis.asyncio.connection import (
     UnixDomainSocketConnection,
 )
 
-from events import codec
 from loginsvc import keys
-from projections import indexes, writes
+from projections import indexes
 from projections.archive import Archive
 from projections.collector import rare_collections
 from projections.fold import (
@@ -51,6 +47,7 @@ from projections.fold import (
 )
 from projections.model import Keyspace
 from projections.source import pages
+from projections.workers import WorkerPool, registering_modules
 
 LOCK_TTL_MS = 30_000
 SWAP_ATTEMPTS = 20
@@ -288,13 +285,6 @@ _POOL_STATE = frozenset({"himport_registry"})
 _SOCKETS = (Connection, UnixDomainSocketConnection, SSLConnection)
 
 
-def _registering_modules() -> set[str]:
-    found = {cls.__module__ for cls in codec.registered_types().values()}
-    found |= {f.__module__ for f in codec._UPCASTERS.values()}
-    found |= {w.__module__ for ws in writes._WRITERS.values() for w in ws}
-    return found
-
-
 def _worker_job(
     redis: Redis, clock: Clock, batch: int, archive: Archive | None
 ) -> _Job | None:
@@ -305,7 +295,7 @@ def _worker_job(
     pool = getattr(redis, "connection_pool", None)
     if type(pool) is not ConnectionPool or pool.connection_class not in _SOCKETS:
         return None  # e.g. fakeredis: another process cannot reach its server
-    modules = _registering_modules()
+    modules = registering_modules()
     if "__main__" in modules:
         return None
     # A pool's own client-side state: the worker's pool makes its own.
@@ -325,17 +315,10 @@ def _worker_job(
     return job
 
 
-def _worker_start() -> None:
-    # The parent handles interrupts and ends its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _worker_rebuild(job: _Job, tag: str) -> tuple[RebuildReport, set[str]]:
     """
     Rebuild one tag in a worker process: its report and index keys.
     """
-    for module in job.modules:
-        importlib.import_module(module)
     with rare_collections():
         return asyncio.run(_worker_rebuild_async(job, tag))
 
@@ -369,33 +352,9 @@ async def _rebuild_in_workers(
     An interrupt or a failure ends the workers before the lock is released;
     a tag whose swap had not run keeps its live keys.
     """
-    loop = asyncio.get_running_loop()
-    context = multiprocessing.get_context("spawn")
-    # The pool's threads and processes start with SIGINT blocked, so the
-    # kernel hands an interrupt to this thread and wakes the event loop.
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        pool = context.Pool(count, initializer=_worker_start)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     index: set[str] = set()
-    try:
-        futures: dict[asyncio.Future[Any], str] = {}
-        for tag in tags:
-            future: asyncio.Future[Any] = loop.create_future()
-
-            def done(value: Any, future: asyncio.Future[Any] = future) -> None:
-                loop.call_soon_threadsafe(_settle, future, value, None)
-
-            def failed(
-                error: BaseException, future: asyncio.Future[Any] = future
-            ) -> None:
-                loop.call_soon_threadsafe(_settle, future, None, error)
-
-            pool.apply_async(
-                _worker_rebuild, (job, tag), callback=done, error_callback=failed
-            )
-            futures[future] = tag
+    with WorkerPool(count, job.modules) as pool:
+        futures = {pool.submit(_worker_rebuild, job, tag): tag for tag in tags}
         waiting = set(futures)
         while waiting:
             finished, waiting = await asyncio.wait(
@@ -409,19 +368,4 @@ async def _rebuild_in_workers(
                 index |= tag_index
                 if progress is not None:
                     progress(futures[future], tag_report.events)
-        pool.close()
-        pool.join()
-    finally:
-        pool.terminate()
     return index
-
-
-def _settle(
-    future: asyncio.Future[Any], value: Any, error: BaseException | None
-) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
