@@ -37,7 +37,8 @@ GRACE_S = 5.0
 
 _DELETE_IF_IDLE = """
 local ok, idle = pcall(redis.call, 'OBJECT', 'IDLETIME', KEYS[1])
-if ok and idle < tonumber(ARGV[2]) then return 0 end
+-- A key deleted meanwhile has no idle time (nil, which Lua reads as false).
+if ok and type(idle) == 'number' and idle < tonumber(ARGV[2]) then return 0 end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])
 """

@@ -101,6 +101,30 @@ async def test_a_reservation_committed_during_the_sweep_is_kept(
     assert user_id.encode() == await redis.get(reserved)
 
 
+async def test_a_stray_deleted_during_the_sweep_is_skipped(
+    redis: Redis, settings: Settings
+) -> None:
+    """
+    A stray index key someone else deletes during the grace period is simply
+    gone: the sweep goes on (OBJECT IDLETIME of a missing key is nil).
+    """
+    ghost = keys.login_id_index("ghost@example.com")
+    other = keys.login_id_index("other-ghost@example.com")
+    await redis.set(ghost, str(uuid.uuid4()))
+    await redis.set(other, str(uuid.uuid4()))
+
+    async def delete_soon() -> None:
+        await asyncio.sleep(0.05)
+        await redis.delete(ghost)
+
+    deleted, _ = await asyncio.gather(
+        drop_stale(redis, set(), settings.partitions, grace_s=0.5), delete_soon()
+    )
+
+    assert 1 == deleted
+    assert 0 == await redis.exists(ghost, other)
+
+
 async def test_an_index_key_naming_another_user_is_not_overwritten(
     client: TestClient,
     admin: dict[str, str],
