@@ -6,6 +6,7 @@ nothing half-done and say so in one line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,7 +23,8 @@ from events.codec import Envelope, encode
 from events.login import LoggedIn, LoginAttempted
 from events.user import UserCreated
 from loginsvc import keys
-from projections.rebuild import rebuild
+from projections import rebuild as rebuild_module
+from projections.rebuild import rebuild, rebuild_lock
 from projections.replay import merged
 from projections.verify import verify
 
@@ -172,6 +174,63 @@ async def test_a_cancel_landing_mid_fold_stops_the_run(
         with pytest.raises(asyncio.CancelledError):
             await asyncio.create_task(run())
         assert 2 == pages
+        assert 0 == await redis.exists(keys.rebuild_lock())
+    finally:
+        await redis.aclose()
+
+
+@pytest.mark.redis
+async def test_a_cancel_swallowed_before_the_fold_still_stops_the_rebuild(
+    redis_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    The staging sweep is where Ctrl-C lands when it comes early; redis-py may
+    swallow it there, and the rebuild must stop before it folds anything.
+    """
+    fill(redis_server, 10, 3)
+    redis = Redis.from_url(redis_server)
+    folded: list[str] = []
+
+    async def swallowing_sweep(_redis: Redis, _pattern: str) -> int:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):  # as redis-py 8 does
+            await asyncio.sleep(0)
+        return 0
+
+    monkeypatch.setattr(rebuild_module, "delete_matching", swallowing_sweep)
+    monkeypatch.setattr(rebuild_module, "_rebuild_tag", lambda *a: folded.append(a))
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.create_task(rebuild(redis, PARTITIONS, wall_ms))
+        assert [] == folded
+        assert 0 == await redis.exists(keys.rebuild_lock())
+    finally:
+        await redis.aclose()
+
+
+@pytest.mark.redis
+async def test_an_interrupt_after_the_lock_was_set_gives_it_back(
+    redis_server: str,
+) -> None:
+    """
+    A cancel can end the SET that takes the lock after Redis ran it.
+    """
+    redis = Redis.from_url(redis_server)
+
+    class CancelledAfterSet:
+        async def set(self, *args: object, **kwargs: object) -> None:
+            await redis.set(*args, **kwargs)  # type: ignore[arg-type]
+            raise asyncio.CancelledError
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(redis, name)
+
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            async with rebuild_lock(CancelledAfterSet()):  # type: ignore[arg-type]
+                pass
         assert 0 == await redis.exists(keys.rebuild_lock())
     finally:
         await redis.aclose()
