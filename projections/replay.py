@@ -34,6 +34,10 @@ PAGE = 2_000
 #: Field names whose values are never printed, even as hashes or digests.
 SECRET_FIELD = re.compile(r"password|secret|hash|digest|private_?key", re.IGNORECASE)
 
+#: Aggregates named by a digest of a secret (an API key's SHA-256): printed
+#: with the digest left out, as ``apikey:<digest>``.
+DIGEST_NAMED = ("apikey:",)
+
 #: Value types printed as they are: nothing inside them can be redacted.
 PLAIN = frozenset({str, int, float, bool, type(None)})
 
@@ -130,10 +134,19 @@ def record(envelope: Envelope) -> dict[str, Any]:
         "at": iso(envelope.at),
         "type": envelope.type,
         "version": envelope.event.VERSION,
-        "aggregate": envelope.aggregate,
+        "aggregate": shown_aggregate(envelope.aggregate),
         "sequence": envelope.sequence,
         "data": redacted(event_data(envelope.event)),
     }
+
+
+def shown_aggregate(aggregate: str) -> str:
+    """
+    An aggregate's name as replay prints it: a digest-named one without it.
+    """
+    if aggregate.startswith(DIGEST_NAMED):
+        return aggregate.partition(":")[0] + ":<digest>"
+    return aggregate
 
 
 def iso(ms: int) -> str:
@@ -148,7 +161,8 @@ def as_json(envelope: Envelope) -> str:
 def as_row(envelope: Envelope) -> str:
     data = record(envelope)["data"]
     detail = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, [], {}))
-    return f"{iso(envelope.at)}  {envelope.type:<22} {envelope.aggregate:<44} {detail}"
+    aggregate = shown_aggregate(envelope.aggregate)
+    return f"{iso(envelope.at)}  {envelope.type:<22} {aggregate:<44} {detail}"
 
 
 async def merged(
@@ -289,7 +303,7 @@ class JsonLines:
             "at": self.iso(stored["at"]),
             "type": type_,
             "version": version,
-            "aggregate": stored["a"],
+            "aggregate": shown_aggregate(stored["a"]),
             "sequence": stored["n"],
             "data": data,
         }
