@@ -176,15 +176,29 @@ async def _connected(
     # commands on the same keys (tests/test_cluster.py runs rebuild/verify).
     redis = cast(Redis, connect(settings))
     try:
-        partitions = args.partitions or await recorded_partitions(redis)
-        if partitions is None:
-            raise RebuildError(
-                f"No partition count is recorded in '{keys.partition_count()}'; "
-                "pass --partitions."
-            )
-        return await command(args, redis, partitions)
+        return await command(args, redis, await _partitions(args, redis))
     finally:
         await disconnect(redis)
+
+
+async def _partitions(args: argparse.Namespace, redis: Redis) -> int:
+    """
+    The store's partition count; ``--partitions`` may only repeat it.
+    """
+    recorded = await recorded_partitions(redis)
+    wanted: int | None = args.partitions
+    if recorded is None and wanted is None:
+        raise RebuildError(
+            f"No partition count is recorded in '{keys.partition_count()}'; "
+            "pass --partitions."
+        )
+    if recorded is not None and wanted not in (None, recorded):
+        # Folding another count would miss users and sweep their index keys.
+        raise RebuildError(
+            f"This store has {recorded} partitions (recorded in "
+            f"'{keys.partition_count()}'), not {wanted}."
+        )
+    return recorded if recorded is not None else int(wanted or 0)
 
 
 def _runner(name: str, command: Command) -> Callable[..., int]:
@@ -197,10 +211,11 @@ def _runner(name: str, command: Command) -> Callable[..., int]:
         except (ConfigError, RebuildError, ArchiveError, ValueError) as error:
             print(f"loginsvc {name}: {error}", file=sys.stderr)
         except BrokenPipeError:
-            # The reader stopped early (``| head``): not a failure. Python
-            # would report the pipe again when it flushes stdout at exit.
+            # The reader stopped early (``| head``): not a failure of a
+            # replay, but a verify cut short has not said it found nothing.
+            # Python would report the pipe again when it flushes stdout.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+            return 0 if name == "replay" else 1
         except OSError as error:
             print(f"loginsvc {name}: {error.strerror or error}.", file=sys.stderr)
         except RedisError as error:
@@ -240,8 +255,9 @@ def _add(
     )
     parser.add_argument(
         "--partitions",
-        type=int,
-        help="number of user partitions (default: the count recorded in Redis)",
+        type=_positive,
+        help="number of user partitions, for a store that has none recorded "
+        "(default: the count recorded in Redis)",
     )
     run = _runner(name, command)
     parser.set_defaults(func=run, handler=run)

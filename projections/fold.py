@@ -123,8 +123,19 @@ async def events_after(
 
 
 async def recorded_partitions(redis: Redis) -> int | None:
+    """
+    The partition count the store was created with, if one is recorded.
+    """
     raw = await redis.get(keys.partition_count())
-    return int(raw) if raw is not None else None
+    if raw is None:
+        return None
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    if not text.isdigit() or int(text) < 1:
+        raise RebuildError(
+            f"'{keys.partition_count()}' holds {text[:20]!r}, not a partition "
+            "count of 1 or more."
+        )
+    return int(text)
 
 
 def fold_page(fold: TagFold, space: Keyspace, page: list[Envelope], now: int) -> None:

@@ -138,6 +138,32 @@ def test_replay_into_a_reader_that_stops_early_exits_quietly(
 
 
 @pytest.mark.redis
+def test_verify_cut_short_by_its_reader_still_fails(redis_server: str) -> None:
+    """
+    ``verify | head -1`` over many differences: quiet, but not status 0.
+    """
+    fill(redis_server, 5, 2)
+    sync = SyncRedis.from_url(redis_server)
+    pipe = sync.pipeline(transaction=False)
+    for n in range(3000):  # far more output than a pipe buffers
+        pipe.set(f"{keys.PREFIX}{keys.tag(0)}:planted:{n:05d}", "x")
+    pipe.execute()
+
+    proc = loginsvc(
+        redis_server, "verify", stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    status = proc.wait(timeout=30)
+    with proc.stderr:
+        err = proc.stderr.read()
+
+    assert first.startswith(keys.PREFIX.encode())
+    assert (1, b"") == (status, err)
+
+
+@pytest.mark.redis
 @pytest.mark.parametrize("command", ["rebuild", "verify", "replay"])
 async def test_a_cancel_landing_mid_fold_stops_the_run(
     redis_server: str, command: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from events import codec, login, user
+from events import codec, login, system, user
 from events.codec import Envelope
 from events.store import ANY_VERSION, EventStore
 from loginsvc import cli_eventlog, keys
@@ -26,6 +27,7 @@ from projections.replay import (
     JsonLines,
     ReplayFilter,
     as_json,
+    as_row,
     merged,
     parse_time,
     record,
@@ -111,6 +113,26 @@ def test_replayed_records_carry_no_password_hash_or_digest() -> None:
     ]["user"]
 
 
+def test_an_api_key_aggregate_is_printed_without_its_digest() -> None:
+    """
+    An API key's aggregate is named by the key's SHA-256: JSON (both paths)
+    and table rows show the kind and the key id, never the digest.
+    """
+    digest = hashlib.sha256(b"an api key").hexdigest()
+    created = system.ApiKeyCreated("key-1", digest, "ci")
+    envelope = Envelope(created, f"apikey:{digest}", 1, 0, "1-0")
+    raw = codec.encode(envelope)
+
+    shown = [
+        as_json(envelope),
+        as_row(envelope),
+        JsonLines().line("1-0", raw).decode(),
+    ]
+
+    assert [] == [text for text in shown if digest in text]
+    assert all("apikey:<digest>" in text and "key-1" in text for text in shown)
+
+
 def test_times_are_read_as_iso_8601_or_epoch_milliseconds() -> None:
     """
     Unzoned ISO times are UTC; digits are epoch milliseconds.
@@ -162,6 +184,47 @@ def test_cli_replays_verifies_and_rebuilds_a_real_server(
 
     assert [0, 0, 0] == statuses
     assert "unknownUser" == json.loads(lines[0])["data"]["outcome"]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    ("recorded", "argv", "says"),
+    [
+        (b"16", ["rebuild", "--partitions", "8"], "has 16 partitions"),
+        (b"16", ["verify", "--partitions", "8"], "has 16 partitions"),
+        (b"abc", ["verify"], "not a partition count"),
+        (b"0", ["replay"], "not a partition count"),
+        (None, ["verify"], "pass --partitions"),
+    ],
+)
+def test_cli_refuses_a_partition_count_the_store_was_not_created_with(
+    redis_server: str,
+    capsys: pytest.CaptureFixture[str],
+    recorded: bytes | None,
+    argv: list[str],
+    says: str,
+) -> None:
+    """
+    Folding another count would miss users and sweep their loginId keys: one
+    line, status 1, and nothing written.
+    """
+    sync = SyncRedis.from_url(redis_server)
+    sync.flushall()
+    if recorded is not None:
+        sync.set(keys.partition_count(), recorded)
+    sync.set(keys.login_id_index("ada@example.com"), "some-user")
+
+    status = cli(argv).handler(cli(argv), {"LOGINSVC_REDIS_URL": redis_server})
+    err = capsys.readouterr().err
+
+    assert (1, 1) == (status, len(err.splitlines()))
+    assert says in err
+    assert b"some-user" == sync.get(keys.login_id_index("ada@example.com"))
+
+
+def test_cli_rejects_a_partition_count_below_one() -> None:
+    with pytest.raises(SystemExit):
+        cli(["verify", "--partitions", "-1"])
 
 
 @dataclass(frozen=True, slots=True)
