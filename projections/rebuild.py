@@ -110,7 +110,7 @@ async def rebuild_lock(redis: Redis) -> AsyncIterator[None]:
         taken = await redis.set(lock, token, nx=True, px=LOCK_TTL_MS)
     except BaseException:
         # An interrupt can land after Redis set the lock: give it back.
-        await redis.eval(_RELEASE, 1, lock, token)
+        await _release(redis, lock, token)
         raise
     if not taken:
         raise RebuildRunning(f"Another rebuild is running (it holds '{lock}').")
@@ -125,9 +125,24 @@ async def rebuild_lock(redis: Redis) -> AsyncIterator[None]:
         yield
     finally:
         task.cancel()
-        # gather, not suppress: an interrupt landing here must still propagate.
-        await asyncio.gather(task, return_exceptions=True)
-        await redis.eval(_RELEASE, 1, lock, token)
+        try:
+            # gather, not suppress: an interrupt landing here must propagate.
+            await asyncio.gather(task, return_exceptions=True)
+        finally:
+            await _release(redis, lock, token)
+
+
+async def _release(redis: Redis, lock: str, token: str) -> None:
+    """
+    Give the lock back, even when an interrupt lands meanwhile; then let the
+    interrupt go on.
+    """
+    release = asyncio.ensure_future(redis.eval(_RELEASE, 1, lock, token))
+    try:
+        await asyncio.shield(release)
+    except asyncio.CancelledError:
+        await release
+        raise
 
 
 @dataclass

@@ -85,6 +85,20 @@ async def rebuilt(url: str) -> None:
         await redis.aclose()
 
 
+def read_first_line(url: str, command: str) -> tuple[bytes, int, bytes]:
+    """
+    Run ``command`` like ``loginsvc <command> | head -1``: its first line of
+    output, its status and its stderr.
+    """
+    proc = loginsvc(url, command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    status = proc.wait(timeout=30)
+    with proc.stderr:
+        return first, status, proc.stderr.read()
+
+
 @pytest.mark.redis
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [[], ["--workers", "1"]], ids=["pool", "inline"])
@@ -123,15 +137,7 @@ def test_replay_into_a_reader_that_stops_early_exits_quietly(
     """
     fill(redis_server, 50, 30)
 
-    proc = loginsvc(
-        redis_server, "replay", stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    first = proc.stdout.readline()
-    proc.stdout.close()
-    status = proc.wait(timeout=30)
-    with proc.stderr:
-        err = proc.stderr.read()
+    first, status, err = read_first_line(redis_server, "replay")
 
     assert b'"id"' in first
     assert (0, b"") == (status, err)
@@ -149,15 +155,7 @@ def test_verify_cut_short_by_its_reader_still_fails(redis_server: str) -> None:
         pipe.set(f"{keys.PREFIX}{keys.tag(0)}:planted:{n:05d}", "x")
     pipe.execute()
 
-    proc = loginsvc(
-        redis_server, "verify", stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    first = proc.stdout.readline()
-    proc.stdout.close()
-    status = proc.wait(timeout=30)
-    with proc.stderr:
-        err = proc.stderr.read()
+    first, status, err = read_first_line(redis_server, "verify")
 
     assert first.startswith(keys.PREFIX.encode())
     assert (1, b"") == (status, err)
@@ -258,5 +256,41 @@ async def test_an_interrupt_after_the_lock_was_set_gives_it_back(
             async with rebuild_lock(CancelledAfterSet()):  # type: ignore[arg-type]
                 pass
         assert 0 == await redis.exists(keys.rebuild_lock())
+    finally:
+        await redis.aclose()
+
+
+@pytest.mark.redis
+async def test_an_interrupt_while_the_lock_is_given_back_still_gives_it_back(
+    redis_server: str,
+) -> None:
+    """
+    Ctrl-C can land on the release itself; the lock is released all the same.
+    """
+    redis = Redis.from_url(redis_server)
+
+    async def body() -> None:
+        async with rebuild_lock(redis):
+            pass
+
+    class CancelOnRelease:
+        async def eval(self, script: str, *args: object) -> object:
+            if "DEL" in script:  # the release, as the body ends
+                outer.cancel()
+            return await redis.eval(script, *args)  # type: ignore[arg-type]
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(redis, name)
+
+    async def cancelled_body() -> None:
+        async with rebuild_lock(CancelOnRelease()):  # type: ignore[arg-type]
+            pass
+
+    try:
+        outer = asyncio.create_task(cancelled_body())
+        with pytest.raises(asyncio.CancelledError):
+            await outer
+        assert 0 == await redis.exists(keys.rebuild_lock())
+        await body()  # and it can be taken again at once
     finally:
         await redis.aclose()
