@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -31,6 +30,7 @@ if str(ROOT) not in sys.path:
 
 import redis  # noqa: E402
 
+from bench.report import cpu_model  # noqa: E402
 from events import catalog as _events  # noqa: E402,F401
 from events.codec import Envelope, encode  # noqa: E402
 from events.login import LoggedIn, LoginAttempted  # noqa: E402
@@ -187,15 +187,6 @@ def run_cli(url: str, args: list[str], out: Any) -> tuple[float, int]:
     if proc.returncode != 0:
         raise SystemExit(f"loginsvc {' '.join(args)} failed: {err[-2000:]}")
     return elapsed, peak
-
-
-def cpu_model() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown"
-    found = re.search(r"model name\s*:\s*(.+)", text)
-    return found.group(1).strip() if found else "unknown"
 
 
 def measure(url: str, events: int, runs: int) -> dict[str, list[tuple[float, int]]]:
