@@ -187,18 +187,20 @@ async def _partitions(args: argparse.Namespace, redis: Redis) -> int:
     """
     recorded = await recorded_partitions(redis)
     wanted: int | None = args.partitions
-    if recorded is None and wanted is None:
-        raise RebuildError(
-            f"No partition count is recorded in '{keys.partition_count()}'; "
-            "pass --partitions."
-        )
-    if recorded is not None and wanted not in (None, recorded):
+    if recorded is None:
+        if wanted is None:
+            raise RebuildError(
+                f"No partition count is recorded in '{keys.partition_count()}'; "
+                "pass --partitions."
+            )
+        return wanted
+    if wanted not in (None, recorded):
         # Folding another count would miss users and sweep their index keys.
         raise RebuildError(
             f"This store has {recorded} partitions (recorded in "
             f"'{keys.partition_count()}'), not {wanted}."
         )
-    return recorded if recorded is not None else int(wanted or 0)
+    return recorded
 
 
 def _runner(name: str, command: Command) -> Callable[..., int]:
