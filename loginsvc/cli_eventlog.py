@@ -131,15 +131,14 @@ async def _replay(args: argparse.Namespace, redis: Redis, partitions: int) -> in
     )
     archive = await _archive_of(args, redis)
     tags = keys.all_tags(partitions)
-    with rare_collections():
-        if args.format == "json" and wanted == ReplayFilter():
-            await _replay_all(redis, tags, archive, sys.stdout)
-            return 0
-        render = as_row if args.format == "table" else as_json
-        async for envelope in replay(redis, tags, wanted, archive):
-            sys.stdout.write(render(envelope) + "\n")
-        sys.stdout.flush()
+    if args.format == "json" and wanted == ReplayFilter():
+        await _replay_all(redis, tags, archive, sys.stdout)
         return 0
+    render = as_row if args.format == "table" else as_json
+    async for envelope in replay(redis, tags, wanted, archive):
+        sys.stdout.write(render(envelope) + "\n")
+    sys.stdout.flush()
+    return 0
 
 
 async def _replay_all(
@@ -209,7 +208,8 @@ def _runner(name: str, command: Command) -> Callable[..., int]:
             settings = Settings.from_env(environ)
             if not settings.redis_url:
                 raise ConfigError(f"'LOGINSVC_REDIS_URL' must be set for '{name}'.")
-            return asyncio.run(_connected(command, args, settings))
+            with rare_collections():
+                return asyncio.run(_connected(command, args, settings))
         except (ConfigError, RebuildError, ArchiveError, ValueError) as error:
             print(f"loginsvc {name}: {error}", file=sys.stderr)
         except BrokenPipeError:

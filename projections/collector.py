@@ -1,5 +1,7 @@
 """
-The cyclic garbage collector's pace for long runs over the event log.
+The cyclic garbage collector's pace for long runs over the event log: the
+event-log commands (``loginsvc.cli_eventlog``) and rebuild's worker processes
+run under it.
 """
 
 from __future__ import annotations

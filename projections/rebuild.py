@@ -185,12 +185,11 @@ async def rebuild(
         if job is not None and count > 1:
             index = await _rebuild_in_workers(job, tags, count, report, progress)
         else:
-            with rare_collections():
-                for tag in tags:
-                    fold = await _rebuild_tag(
-                        redis, tag, clock, report, progress, batch, archive
-                    )
-                    index |= await _write_index(redis, fold, batch)
+            for tag in tags:
+                fold = await _rebuild_tag(
+                    redis, tag, clock, report, progress, batch, archive
+                )
+                index |= await _write_index(redis, fold, batch)
         still_wanted()
         report.deleted += await indexes.drop_stale(
             redis, index, partitions, index_grace_s

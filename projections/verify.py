@@ -17,7 +17,6 @@ from redis.asyncio import Redis
 
 from loginsvc import keys
 from projections.archive import Archive
-from projections.collector import rare_collections
 from projections.fold import (
     BATCH,
     Clock,
@@ -193,17 +192,14 @@ async def verify(
     """
     report = VerifyReport()
     seen: set[str] = set()
-    with rare_collections():
-        for tag in keys.all_tags(partitions):
-            fold, space = await fold_tag(redis, tag, clock, progress, archive)
-            report.events += fold.count
-            report.keys += len(space.values)
-            report.differences += await compare_tag(redis, tag, space, clock())
-            wanted = dict(
-                entry
-                for uid, doc in fold.user_docs()
-                for entry in index_entries(uid, doc)
-            )
-            report.differences += await compare_index(redis, wanted, seen)
+    for tag in keys.all_tags(partitions):
+        fold, space = await fold_tag(redis, tag, clock, progress, archive)
+        report.events += fold.count
+        report.keys += len(space.values)
+        report.differences += await compare_tag(redis, tag, space, clock())
+        wanted = dict(
+            entry for uid, doc in fold.user_docs() for entry in index_entries(uid, doc)
+        )
+        report.differences += await compare_index(redis, wanted, seen)
     report.differences += await stray_index_keys(redis, seen)
     return report
