@@ -105,7 +105,8 @@ async def _rebuild(args: argparse.Namespace, redis: Redis, partitions: int) -> i
         archive=archive,
         workers=args.workers,
     )
-    line.finish(f"rebuilt {report.keys} keys, deleted {report.deleted}")
+    spilled = f", spilled {report.spilled} to staging" if report.spilled else ""
+    line.finish(f"rebuilt {report.keys} keys, deleted {report.deleted}{spilled}")
     return 0
 
 

@@ -159,6 +159,13 @@ def rebuild_lock() -> str:
     return f"{PREFIX}meta:rebuild-lock"
 
 
+def rebuild_index() -> str:
+    """
+    While a rebuild runs, the set of index keys its rebuilt documents hold.
+    """
+    return f"{PREFIX}meta:rebuild-index"
+
+
 def archive_state() -> str:
     """
     Per partition tag, the last entry id archived and trimmed; ``folder`` names
@@ -172,6 +179,14 @@ def staging(key: str) -> str:
     A projection key's twin while a rebuild writes it; it keeps the hash tag.
     """
     return f"{PREFIX}rebuild:{key.removeprefix(PREFIX)}"
+
+
+def staged_keys(tag_: str) -> str:
+    """
+    While a rebuild writes a tag's staging twins, the set of the projection
+    keys they stand for (no projection key of a tag starts with ``~``).
+    """
+    return f"{PREFIX}rebuild:{tag_}:~staged"
 
 
 def staging_pattern(tag_: str) -> str:

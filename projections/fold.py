@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 
 from events import catalog as _events  # noqa: F401  (registers every event type)
 from events.codec import Envelope, decode
-from events.store import ALLOWED, EventStore
+from events.store import ALLOWED, EventStore, Op
 from loginsvc import keys
+from projections import indexes
 from projections import system as system_projection
 from projections import user as user_projection
 from projections.catalog import side_ops
@@ -74,33 +75,40 @@ class TagFold:
     #: Each aggregate's target, found once per aggregate rather than per event.
     targets: dict[str, tuple[str, Evolve] | None] = field(default_factory=dict)
 
+    def target(self, envelope: Envelope) -> tuple[str, Evolve] | None:
+        """
+        The document an event folds into, if any.
+        """
+        if not envelope.sequence:
+            return None
+        aggregate = envelope.aggregate
+        if aggregate in self.targets:
+            return self.targets[aggregate]
+        found = self.targets[aggregate] = document_target(self.tag, envelope)
+        return found
+
     def apply(self, envelope: Envelope) -> None:
         """
         Fold one event into its aggregate's document.
         """
-        if envelope.sequence:
-            aggregate = envelope.aggregate
-            if aggregate in self.targets:
-                target = self.targets[aggregate]
-            else:
-                target = self.targets[aggregate] = document_target(self.tag, envelope)
-            if target is not None:
-                key, evolve = target
-                doc = self.docs.get(key, (0, None))[1]
-                self.docs[key] = (envelope.sequence, evolve(doc, envelope))
-                self.dirty.add(key)
+        target = self.target(envelope)
+        if target is not None:
+            key, evolve = target
+            doc = self.docs.get(key, (0, None))[1]
+            self.docs[key] = (envelope.sequence, evolve(doc, envelope))
+            self.dirty.add(key)
         if envelope.entry_id:
             self.last_id = envelope.entry_id
         self.count += 1
 
-    def user_docs(self) -> Iterable[tuple[str, Doc]]:
+    def index_entries(self) -> Iterable[tuple[str, str]]:
         """
-        Each user id with its document, for the derived index keys.
+        The derived index entries of every user document held.
         """
         marker = keys.user(self.tag, "")
         for key, (_version, doc) in self.docs.items():
             if doc is not None and key.startswith(marker):
-                yield key.removeprefix(marker), doc
+                yield from indexes.index_entries(key.removeprefix(marker), doc)
 
 
 def document_fields(version: int, doc: Doc | None) -> dict[str, Any]:
@@ -138,18 +146,27 @@ async def recorded_partitions(redis: Redis) -> int | None:
     return int(text)
 
 
-def fold_page(fold: TagFold, space: Keyspace, page: list[Envelope], now: int) -> None:
+def fold_page(
+    fold: TagFold,
+    space: Keyspace,
+    page: list[Envelope],
+    now: int,
+    ops: Iterable[Op] | None = None,
+) -> None:
     """
     Fold a page of events: documents into ``fold``, side writes into ``space``.
+
+    ``ops`` are the page's side writes if the caller has them already.
     """
     fold.now_ms = now
     apply = fold.apply
     for envelope in page:
         apply(envelope)
     prefix = keys.projection_pattern(fold.tag)[:-1]
-    writes = Coalesced(space, now)
-    for op in side_ops(fold.tag, page, now):
-        if op.command not in ALLOWED or not op.key.startswith(prefix):
+    writes, docs = Coalesced(space, now), fold.docs
+    for op in side_ops(fold.tag, page, now) if ops is None else ops:
+        key = op.key
+        if op.command not in ALLOWED or not key.startswith(prefix) or key in docs:
             writes.flush()
             raise RebuildError(
                 f"Projection write '{op.command}' to '{op.key}' cannot be "

@@ -68,14 +68,64 @@ async def index_keys(redis: Redis) -> AsyncIterator[str]:
             yield raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-async def restore(redis: Redis, entries: list[tuple[str, str]], batch: int) -> None:
+async def restore(
+    redis: Redis, entries: Iterable[tuple[str, str]], batch: int, wanted: str
+) -> None:
     """
     Write missing index entries; a key naming someone else is left alone.
+    Each key is added to the set ``wanted``, for ``drop_stale``.
     """
-    for start in range(0, len(entries), batch):
+    chunk: list[tuple[str, str]] = []
+    for entry in entries:
+        chunk.append(entry)
+        if len(chunk) == batch:
+            await _set_missing(redis, chunk, wanted)
+            chunk = []
+    await _set_missing(redis, chunk, wanted)
+
+
+async def restore_from_documents(
+    redis: Redis, named: str, marker: str, batch: int, wanted: str
+) -> None:
+    """
+    ``restore`` the index entries of the live user documents whose keys the
+    set ``named`` holds and start with ``marker``, ``batch`` at a time.
+    """
+    names: list[str] = []
+    async for raw in redis.sscan_iter(named, match=marker + "*", count=batch):
+        names.append(raw.decode() if isinstance(raw, bytes) else str(raw))
+        if len(names) == batch:
+            await _restore_documents(redis, names, marker, batch, wanted)
+            names = []
+    await _restore_documents(redis, names, marker, batch, wanted)
+
+
+async def _restore_documents(
+    redis: Redis, names: list[str], marker: str, batch: int, wanted: str
+) -> None:
+    if not names:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.execute_command("HGET", name, "d")
+        packed = await pipe.execute()
+    entries = [
+        entry
+        for name, raw in zip(names, packed, strict=True)
+        if raw
+        for entry in index_entries(name.removeprefix(marker), unpack(raw))
+    ]
+    await restore(redis, entries, batch, wanted)
+
+
+async def _set_missing(
+    redis: Redis, entries: list[tuple[str, str]], wanted: str
+) -> None:
+    if entries:
         async with redis.pipeline(transaction=False) as pipe:
-            for key, user_id in entries[start : start + batch]:
+            for key, user_id in entries:
                 pipe.execute_command("SET", key, user_id, "NX")
+            pipe.execute_command("SADD", wanted, *(key for key, _uid in entries))
             await pipe.execute()
 
 
@@ -100,15 +150,26 @@ async def _live_docs(
 
 async def drop_stale(
     redis: Redis,
-    wanted: set[str],
     partitions: int,
     grace_s: float = GRACE_S,
     batch: int = 1000,
+    wanted: str | None = None,
 ) -> int:
     """
-    Delete index keys no user document holds, as the module docstring says.
+    Delete index keys no user document holds, as the module docstring says:
+    the keys not in the set ``wanted`` that ``restore`` filled (none without
+    it) are the stray candidates.
+
+    Only the candidates are held in memory, not every index key.
     """
-    strays = [key async for key in index_keys(redis) if key not in wanted]
+    strays: list[str] = []
+    names: list[str] = []
+    async for key in index_keys(redis):
+        names.append(key)
+        if len(names) == batch:
+            strays += await _unwanted(redis, names, wanted)
+            names = []
+    strays += await _unwanted(redis, names, wanted)
     deleted = 0
     for start in range(0, len(strays), batch):
         names = strays[start : start + batch]
@@ -129,3 +190,17 @@ async def drop_stale(
             done = await redis.eval(_DELETE_IF_IDLE, 1, key, user_id, idle)
             deleted += int(done)
     return deleted
+
+
+async def _unwanted(redis: Redis, names: list[str], wanted: str | None) -> list[str]:
+    return names if wanted is None else await not_members(redis, wanted, names)
+
+
+async def not_members(redis: Redis, members: str, names: list[str]) -> list[str]:
+    """
+    The ``names`` the set ``members`` does not hold.
+    """
+    if not names:
+        return []
+    found = await redis.smismember(members, names)
+    return [name for name, member in zip(names, found, strict=True) if not member]

@@ -39,9 +39,11 @@ from redis.asyncio.connection import (
     UnixDomainSocketConnection,
 )
 
+from events.codec import decode
 from loginsvc import keys
-from projections import indexes
+from projections import indexes, spill
 from projections.archive import Archive
+from projections.catalog import side_ops
 from projections.collector import rare_collections
 from projections.fold import (
     BATCH,
@@ -50,19 +52,19 @@ from projections.fold import (
     RebuildError,
     RebuildRunning,
     TagFold,
-    fold_records,
+    fold_page,
     place_documents,
 )
 from projections.model import Keyspace
 from projections.source import pages, still_wanted
+from projections.spill import Spill, stage
 from projections.workers import WorkerPool, registering_modules
 
 LOCK_TTL_MS = 30_000
 SWAP_ATTEMPTS = 20
-#: Keys written to staging per pipeline. A pipeline holds every command (whole
-#: lists and hashes) and their packed copies until it runs: 1,000 keys of the
-#: bench's log took 30 MB at once, 200 take 13 MB.
-STAGE_KEYS = 200
+#: Events decoded and folded at once: a page of new users holds each
+#: document twice (event and fold) until the memory budget is checked.
+FOLD_EVENTS = 5_000
 
 _SWAP = """
 -- Anything appended after the folded id means the fold is behind. (Archived
@@ -70,18 +72,23 @@ _SWAP = """
 if redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', 1)[1] then
   return 0
 end
-local staged = tonumber(ARGV[2])
-for i = 2, 1 + 2 * staged, 2 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    redis.call('RENAME', KEYS[i], KEYS[i + 1])
+-- KEYS[2] names every staged key; each twin is ARGV[2] .. the key without
+-- its first ARGV[3] characters (keys.staging), in the same slot.
+local renamed = 0
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local twin = ARGV[2] .. string.sub(key, tonumber(ARGV[3]) + 1)
+  if redis.call('EXISTS', twin) == 1 then
+    redis.call('RENAME', twin, key)
+    renamed = renamed + 1
   else
-    redis.call('DEL', KEYS[i + 1])
+    redis.call('DEL', key)
   end
 end
-for i = 2 + 2 * staged, #KEYS do
+for i = 3, #KEYS do
   redis.call('DEL', KEYS[i])
 end
-return 1
+-- 1 + the keys the tag has now: 0 says the swap did not run.
+return 1 + renamed
 """
 
 _RENEW = """
@@ -154,6 +161,8 @@ class RebuildReport:
     events: int = 0
     keys: int = 0
     deleted: int = 0
+    #: Keys a fold wrote to staging and forgot to stay within its memory budget.
+    spilled: int = 0
 
 
 async def rebuild(
@@ -165,35 +174,41 @@ async def rebuild(
     archive: Archive | None = None,
     index_grace_s: float = indexes.GRACE_S,
     workers: int | None = None,
+    hold: int | None = None,
 ) -> RebuildReport:
     """
     Rebuild every projection and index key of every tag from the events.
 
     Tags are folded in ``workers`` processes (default: one per CPU) when the
     client, clock and archive can be handed to a process; otherwise, or with
-    ``workers=1``, one after the other here.
+    ``workers=1``, one after the other here. Each fold holds at most about
+    ``hold`` items in memory (default ``projections.spill.HOLD_ITEMS``).
     """
+    hold = spill.HOLD_ITEMS if hold is None else hold
     report = RebuildReport()
-    index: set[str] = set()
+    wanted = keys.rebuild_index()
     async with rebuild_lock(redis):
         tags = keys.all_tags(partitions)
         for tag in tags:
             await delete_matching(redis, keys.staging_pattern(tag))
+        await redis.delete(wanted)
         still_wanted()
-        job = _worker_job(redis, clock, batch, archive)
-        count = min(workers or os.cpu_count() or 1, len(tags))
-        if job is not None and count > 1:
-            index = await _rebuild_in_workers(job, tags, count, report, progress)
-        else:
-            for tag in tags:
-                fold = await _rebuild_tag(
-                    redis, tag, clock, report, progress, batch, archive
-                )
-                index |= await _write_index(redis, fold, batch)
-        still_wanted()
-        report.deleted += await indexes.drop_stale(
-            redis, index, partitions, index_grace_s
-        )
+        try:
+            job = _worker_job(redis, clock, batch, archive, hold)
+            count = min(workers or os.cpu_count() or 1, len(tags))
+            if job is not None and count > 1:
+                await _rebuild_in_workers(job, tags, count, report, progress)
+            else:
+                for tag in tags:
+                    await _rebuild_tag(
+                        redis, tag, clock, report, progress, batch, archive, hold
+                    )
+            still_wanted()
+            report.deleted += await indexes.drop_stale(
+                redis, partitions, index_grace_s, wanted=wanted
+            )
+        finally:
+            await redis.delete(wanted)
     return report
 
 
@@ -205,62 +220,78 @@ async def _rebuild_tag(
     progress: Progress | None,
     batch: int,
     archive: Archive | None,
-) -> TagFold:
+    hold: int,
+) -> None:
+    """
+    Fold, stage and swap one tag, then restore the index entries it holds.
+    """
     fold, space = TagFold(tag, clock()), Keyspace()
-    touched: set[str] = set()
+    staged = keys.staged_keys(tag)
+    held = Spill(redis, fold, space, staged, hold, batch)
     after = "-"
     for _ in range(SWAP_ATTEMPTS):
-        async for page in pages(redis, tag, archive, after, batch):
-            fold_records(fold, space, page, clock())
+        async for records in pages(redis, tag, archive, after, batch):
+            for start in range(0, len(records), FOLD_EVENTS):
+                now = clock()
+                page = [
+                    decode(raw, entry_id)
+                    for entry_id, raw in records[start : start + FOLD_EVENTS]
+                ]
+                ops = list(side_ops(tag, page, now))
+                await held.reload(page, ops, now)
+                fold_page(fold, space, page, now, ops)
+                await held.trim(now)
             if progress is not None:
-                progress(tag, len(page))
+                progress(tag, len(records))
         place_documents(fold, space)
-        await _stage(redis, space, clock(), touched, batch)
-        stale = await live_keys(redis, tag) - touched
-        if await _swap(redis, tag, fold.last_id, sorted(touched), sorted(stale)):
+        await stage(redis, space, clock(), staged, batch)
+        stale = await _unstaged(redis, tag, staged, batch)
+        swapped = await _swap(redis, tag, fold.last_id, stale)
+        if swapped is not None:
             report.events += fold.count
-            report.keys += len(space.values)
+            report.keys += swapped
             report.deleted += len(stale)
-            return fold
+            report.spilled += held.spilled
+            wanted = keys.rebuild_index()
+            if held.packed:
+                await indexes.restore_from_documents(
+                    redis, staged, keys.user(tag, ""), batch, wanted
+                )
+            else:
+                await indexes.restore(redis, fold.index_entries(), batch, wanted)
+            await redis.delete(staged)
+            return
         after = fold.last_id
     raise RebuildError(f"Partition '{tag}' kept moving; run the rebuild again.")
 
 
-async def _stage(
-    redis: Redis, space: Keyspace, now: int, touched: set[str], batch: int
-) -> None:
+async def _swap(redis: Redis, tag: str, last_id: str, stale: list[str]) -> int | None:
     """
-    Write the keys changed since the last call to their staging twins.
+    Rename the staged keys over the live ones and delete ``stale`` if the
+    stream is still at last_id: how many keys the tag now has, or None if the
+    stream moved.
     """
-    space.expire_all(now)
-    dirty = sorted(space.dirty)
-    space.dirty.clear()
-    touched.update(dirty)
-    step = min(batch, STAGE_KEYS)
-    for start in range(0, len(dirty), step):
-        async with redis.pipeline(transaction=False) as pipe:
-            for key in dirty[start : start + step]:
-                staged = keys.staging(key)
-                pipe.execute_command("DEL", staged)
-                for command in space.restore_commands(key, staged):
-                    pipe.execute_command(*command)
-                if key in space.expires and key in space.values:
-                    pipe.execute_command("PEXPIRE", staged, space.expires[key] - now)
-            await pipe.execute()
+    names = [keys.event_stream(tag), keys.staged_keys(tag), *stale]
+    twin = keys.staging("")
+    done = await redis.eval(_SWAP, len(names), *names, last_id, twin, len(keys.PREFIX))
+    return None if done == 0 else int(done) - 1
 
 
-async def _swap(
-    redis: Redis, tag: str, last_id: str, staged: list[str], stale: list[str]
-) -> bool:
+async def _unstaged(redis: Redis, tag: str, staged: str, batch: int) -> list[str]:
     """
-    Rename the staged keys over the live ones if the stream is still at last_id.
+    The live projection keys of a tag that the set ``staged`` does not name.
     """
-    names = [keys.event_stream(tag)]
-    for key in staged:
-        names.extend((keys.staging(key), key))
-    names.extend(stale)
-    done = await redis.eval(_SWAP, len(names), *names, last_id, len(staged))
-    return bool(done)
+    stream = keys.event_stream(tag)
+    found: list[str] = []
+    names: list[str] = []
+    async for raw in redis.scan_iter(match=keys.projection_pattern(tag), count=1000):
+        key = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if key != stream:
+            names.append(key)
+        if len(names) >= batch:
+            found += await indexes.not_members(redis, staged, names)
+            names = []
+    return found + await indexes.not_members(redis, staged, names)
 
 
 async def live_keys(redis: Redis, tag: str) -> set[str]:
@@ -283,17 +314,6 @@ async def delete_matching(redis: Redis, pattern: str) -> int:
     return deleted
 
 
-async def _write_index(redis: Redis, fold: TagFold, batch: int) -> set[str]:
-    """
-    Restore a swapped tag's index entries; the keys its documents hold.
-    """
-    entries = [
-        e for uid, doc in fold.user_docs() for e in indexes.index_entries(uid, doc)
-    ]
-    await indexes.restore(redis, entries, batch)
-    return {key for key, _value in entries}
-
-
 @dataclass(frozen=True)
 class _Job:
     """
@@ -305,6 +325,7 @@ class _Job:
     clock: Clock
     batch: int
     archive: Archive | None
+    hold: int
     #: Modules that registered event types, upcasters or writers here, so the
     #: worker folds with the same ones.
     modules: tuple[str, ...]
@@ -316,7 +337,7 @@ _SOCKETS = (Connection, UnixDomainSocketConnection, SSLConnection)
 
 
 def _worker_job(
-    redis: Redis, clock: Clock, batch: int, archive: Archive | None
+    redis: Redis, clock: Clock, batch: int, archive: Archive | None, hold: int
 ) -> _Job | None:
     """
     The job for worker processes, or None when this rebuild cannot use them.
@@ -336,6 +357,7 @@ def _worker_job(
         clock,
         batch,
         archive,
+        hold,
         tuple(sorted(modules)),
     )
     try:
@@ -345,25 +367,25 @@ def _worker_job(
     return job
 
 
-def _worker_rebuild(job: _Job, tag: str) -> tuple[RebuildReport, set[str]]:
+def _worker_rebuild(job: _Job, tag: str) -> RebuildReport:
     """
-    Rebuild one tag in a worker process: its report and index keys.
+    Rebuild one tag in a worker process: its report.
     """
     with rare_collections():
         return asyncio.run(_worker_rebuild_async(job, tag))
 
 
-async def _worker_rebuild_async(job: _Job, tag: str) -> tuple[RebuildReport, set[str]]:
+async def _worker_rebuild_async(job: _Job, tag: str) -> RebuildReport:
     pool = ConnectionPool(
         connection_class=job.connection_class, **job.connection_kwargs
     )
     redis = Redis(connection_pool=pool)
     try:
         report = RebuildReport()
-        fold = await _rebuild_tag(
-            redis, tag, job.clock, report, None, job.batch, job.archive
+        await _rebuild_tag(
+            redis, tag, job.clock, report, None, job.batch, job.archive, job.hold
         )
-        return report, await _write_index(redis, fold, job.batch)
+        return report
     finally:
         await redis.aclose()
         await pool.disconnect()
@@ -375,14 +397,13 @@ async def _rebuild_in_workers(
     count: int,
     report: RebuildReport,
     progress: Progress | None,
-) -> set[str]:
+) -> None:
     """
-    Rebuild ``tags`` in ``count`` worker processes; the index keys written.
+    Rebuild ``tags`` in ``count`` worker processes.
 
     An interrupt or a failure ends the workers before the lock is released;
     a tag whose swap had not run keeps its live keys.
     """
-    index: set[str] = set()
     with WorkerPool(count, job.modules) as pool:
         futures = {pool.submit(_worker_rebuild, job, tag): tag for tag in tags}
         waiting = set(futures)
@@ -391,11 +412,10 @@ async def _rebuild_in_workers(
                 waiting, return_when=asyncio.FIRST_COMPLETED
             )
             for future in finished:
-                tag_report, tag_index = future.result()
+                tag_report = future.result()
                 report.events += tag_report.events
                 report.keys += tag_report.keys
                 report.deleted += tag_report.deleted
-                index |= tag_index
+                report.spilled += tag_report.spilled
                 if progress is not None:
                     progress(futures[future], tag_report.events)
-    return index

@@ -25,7 +25,7 @@ from projections.fold import (
     fold_records,
     place_documents,
 )
-from projections.indexes import index_entries, index_keys
+from projections.indexes import index_keys
 from projections.model import Keyspace, Value
 from projections.rebuild import live_keys
 from projections.source import pages
@@ -197,9 +197,7 @@ async def verify(
         report.events += fold.count
         report.keys += len(space.values)
         report.differences += await compare_tag(redis, tag, space, clock())
-        wanted = dict(
-            entry for uid, doc in fold.user_docs() for entry in index_entries(uid, doc)
-        )
+        wanted = dict(fold.index_entries())
         report.differences += await compare_index(redis, wanted, seen)
     report.differences += await stray_index_keys(redis, seen)
     return report

@@ -55,6 +55,26 @@ def settings() -> Settings:
     )
 
 
+SPILLING = {
+    "held": {},
+    # Pages of two events; documents packed, and some keys forgotten, once a
+    # fold holds more than one document's worth.
+    "packed": {"hold": 40, "batch": 2},
+    "spilled": {"hold": 0, "batch": 2},
+}
+
+
+@pytest.fixture(params=sorted(SPILLING))
+def spilling(request: pytest.FixtureRequest) -> dict[str, int]:
+    """
+    Options for ``rebuild``: its defaults, or a fold held to a tiny memory
+    budget, so it packs documents and writes keys to staging and forgets them
+    as it goes, reading them back when a later page touches them
+    (``projections.spill``).
+    """
+    return SPILLING[request.param]
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     """

@@ -24,7 +24,14 @@ from loginsvc.services.bootstrap import create_api_key
 from projections.rebuild import rebuild
 from projections.verify import verify
 from tests.conftest import API_KEY, Clock, free_port
-from tests.projections.helpers import PASSWORD, application, login, registered_user
+from tests.projections.helpers import (
+    PASSWORD,
+    application,
+    login,
+    registered_user,
+    snapshot,
+    without_ttl,
+)
 from tests.redis_topology import Servers
 from tests.test_cli import clean_env
 
@@ -122,6 +129,7 @@ async def test_the_service_runs_on_a_redis_cluster(
     cluster_url: str,
     settings: Settings,
     clock: Clock,
+    spilling: dict[str, int],
 ) -> None:
     on_cluster = replace(settings, redis_url=cluster_url, redis_mode="cluster")
     client: TestClient = await aiohttp_client(make_app(on_cluster, clock=clock))
@@ -132,8 +140,10 @@ async def test_the_service_runs_on_a_redis_cluster(
     streams = [keys.event_stream(t) for t in keys.all_tags(settings.partitions)]
     owners = {redis.get_node_from_key(s).name for s in streams}
     assert 1 < len(owners), "the partitions should spread over several primaries"
-    rebuilt = await rebuild(redis, settings.partitions, clock)
+    before = await snapshot(redis)
+    rebuilt = await rebuild(redis, settings.partitions, clock, **spilling)
     assert 0 < rebuilt.keys
+    assert without_ttl(before) == without_ttl(await snapshot(redis))
     report = await verify(redis, settings.partitions, clock)
     assert [] == report.differences
     assert 0 < report.events

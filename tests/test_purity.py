@@ -25,6 +25,7 @@ IO_MODULES = {
     "projections/rebuild.py",
     "projections/replay.py",
     "projections/source.py",
+    "projections/spill.py",
     "projections/verify.py",
 }
 FORBIDDEN = {"redis", "aiohttp", "time", "random", "secrets", "uuid", "os", "datetime"}

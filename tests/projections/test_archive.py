@@ -48,6 +48,7 @@ async def test_rebuild_from_archive_and_streams_gives_the_same_projections(
     settings: Settings,
     clock: Clock,
     tmp_path: Path,
+    spilling: dict[str, int],
 ) -> None:
     """
     After archiving every user event, a rebuild reproduces every projection.
@@ -58,7 +59,7 @@ async def test_rebuild_from_archive_and_streams_gives_the_same_projections(
     before = await snapshot(redis)
 
     archive = Archive(tmp_path)
-    await rebuild(redis, settings.partitions, clock, archive=archive)
+    await rebuild(redis, settings.partitions, clock, archive=archive, **spilling)
     report = await verify(redis, settings.partitions, clock, archive=archive)
 
     assert without_ttl(before) == without_ttl(await snapshot(redis))

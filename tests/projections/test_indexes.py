@@ -94,7 +94,7 @@ async def test_a_reservation_committed_during_the_sweep_is_kept(
         await post(client, f"/api/user/{user_id}", body, admin)
 
     deleted, _ = await asyncio.gather(
-        drop_stale(redis, set(), settings.partitions, grace_s=0.5), commit_soon()
+        drop_stale(redis, settings.partitions, grace_s=0.5), commit_soon()
     )
 
     assert 0 == deleted
@@ -118,7 +118,7 @@ async def test_a_stray_deleted_during_the_sweep_is_skipped(
         await redis.delete(ghost)
 
     deleted, _ = await asyncio.gather(
-        drop_stale(redis, set(), settings.partitions, grace_s=0.5), delete_soon()
+        drop_stale(redis, settings.partitions, grace_s=0.5), delete_soon()
     )
 
     assert 1 == deleted

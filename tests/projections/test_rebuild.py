@@ -20,7 +20,7 @@ from events.store import Op
 from loginsvc import keys
 from loginsvc.config import Settings
 from loginsvc.runtime import Runtime
-from projections.rebuild import RebuildRunning, rebuild
+from projections.rebuild import RebuildRunning, live_keys, rebuild
 from projections.writes import writes_for
 from tests.conftest import Clock
 from tests.projections.helpers import busy_store, snapshot, ttl_drift, without_ttl
@@ -32,18 +32,26 @@ async def test_rebuild_reproduces_every_projection_key_byte_for_byte(
     redis: Redis,
     settings: Settings,
     clock: Clock,
+    spilling: dict[str, int],
 ) -> None:
     """
-    State made through the HTTP API survives a rebuild unchanged, TTLs included.
+    State made through the HTTP API survives a rebuild unchanged, TTLs included,
+    whether the fold holds every key or spills them to staging as it goes.
     """
     await busy_store(client, admin)
     before = await snapshot(redis)
 
-    await rebuild(redis, settings.partitions, clock)
+    report = await rebuild(redis, settings.partitions, clock, **spilling)
     after = await snapshot(redis)
 
     assert without_ttl(before) == without_ttl(after)
     assert ttl_drift(before, after) < 2000
+    if not spilling:
+        assert 0 == report.spilled
+    elif spilling["hold"] == 0:
+        assert 0 < report.spilled
+    tags = keys.all_tags(settings.partitions)
+    assert sum([len(await live_keys(redis, tag)) for tag in tags]) == report.keys
 
 
 async def test_rebuild_restores_dropped_and_removes_stray_projection_keys(
@@ -53,6 +61,7 @@ async def test_rebuild_restores_dropped_and_removes_stray_projection_keys(
     settings: Settings,
     rt: Runtime,
     clock: Clock,
+    spilling: dict[str, int],
 ) -> None:
     """
     Deleted projection keys come back and keys no event made are dropped.
@@ -64,7 +73,9 @@ async def test_rebuild_restores_dropped_and_removes_stray_projection_keys(
     await redis.set(keys.user(tag, "ghost"), "boo")
     await redis.set(keys.login_id_index("ghost@example.com"), "ghost")
 
-    report = await rebuild(redis, settings.partitions, clock, index_grace_s=0)
+    report = await rebuild(
+        redis, settings.partitions, clock, index_grace_s=0, **spilling
+    )
 
     assert without_ttl(before) == without_ttl(await snapshot(redis))
     assert 2 == report.deleted
@@ -88,7 +99,7 @@ async def test_rebuild_leaves_streams_and_cleans_old_staging_keys(
     await rebuild(redis, settings.partitions, clock)
 
     assert streams == {t: await redis.xlen(keys.event_stream(t)) for t in streams}
-    assert 0 == await redis.exists(leftover)
+    assert 0 == await redis.exists(leftover, keys.rebuild_index())
 
 
 async def test_a_second_rebuild_is_refused_while_one_runs() -> None:
@@ -121,6 +132,7 @@ async def test_rebuild_keeps_live_writes_made_while_it_ran(
     redis: Redis,
     settings: Settings,
     clock: Clock,
+    spilling: dict[str, int],
 ) -> None:
     """
     A login committed during the rebuild is in the projection after the swap.
@@ -134,7 +146,8 @@ async def test_rebuild_keeps_live_writes_made_while_it_ran(
         return await login(client, admin, "ada", ids["app"], True)
 
     _, status = await asyncio.gather(
-        rebuild(redis, settings.partitions, clock, batch=1), log_in_soon()
+        rebuild(redis, settings.partitions, clock, **{**spilling, "batch": 1}),
+        log_in_soon(),
     )
     after = await snapshot(redis)
     await rebuild(redis, settings.partitions, clock)

@@ -31,7 +31,12 @@ async def pending_ttl_ms(redis: Redis, rt: Runtime, user_id: str) -> list[int]:
 
 
 async def test_rebuild_keeps_a_pending_two_factor_id_with_its_remaining_lifetime(
-    client: TestClient, redis: Redis, rt: Runtime, settings: Settings, clock: Clock
+    client: TestClient,
+    redis: Redis,
+    rt: Runtime,
+    settings: Settings,
+    clock: Clock,
+    spilling: dict[str, int],
 ) -> None:
     fa = Api(client)
     user_id = await new_user(rt)
@@ -41,14 +46,19 @@ async def test_rebuild_keeps_a_pending_two_factor_id_with_its_remaining_lifetime
     assert 242 == response.status
     clock.advance(100)
 
-    await rebuild(redis, settings.partitions, clock)
+    await rebuild(redis, settings.partitions, clock, **spilling)
 
     [remaining] = await pending_ttl_ms(redis, rt, user_id)
     assert 195_000 <= remaining <= 200_000
 
 
 async def test_rebuild_drops_a_pending_two_factor_id_that_expired(
-    client: TestClient, redis: Redis, rt: Runtime, settings: Settings, clock: Clock
+    client: TestClient,
+    redis: Redis,
+    rt: Runtime,
+    settings: Settings,
+    clock: Clock,
+    spilling: dict[str, int],
 ) -> None:
     fa = Api(client)
     user_id = await new_user(rt)
@@ -57,7 +67,7 @@ async def test_rebuild_drops_a_pending_two_factor_id_that_expired(
     two_factor_id = (await challenge(fa, rt, user_id)).success_response["twoFactorId"]
     clock.advance(301)
 
-    await rebuild(redis, settings.partitions, clock)
+    await rebuild(redis, settings.partitions, clock, **spilling)
 
     code = totp.current_code(secret, clock.now / 1000)
     late = await fa.call(
@@ -68,7 +78,12 @@ async def test_rebuild_drops_a_pending_two_factor_id_that_expired(
 
 
 async def test_rebuild_reproduces_revoked_ids_start_codes_and_required_setups(
-    client: TestClient, redis: Redis, rt: Runtime, settings: Settings, clock: Clock
+    client: TestClient,
+    redis: Redis,
+    rt: Runtime,
+    settings: Settings,
+    clock: Clock,
+    spilling: dict[str, int],
 ) -> None:
     """
     Pending ids with one-time codes, ids a lockout revoked and the user's
@@ -99,7 +114,7 @@ async def test_rebuild_reproduces_revoked_ids_start_codes_and_required_setups(
     await fa.ok("enable_two_factor", setup, body)
     before = await snapshot(redis)
 
-    await rebuild(redis, settings.partitions, clock)
+    await rebuild(redis, settings.partitions, clock, **spilling)
     after = await snapshot(redis)
 
     revoked = [spare, wrong["twoFactorId"]]

@@ -219,6 +219,7 @@ async def test_the_projection_is_always_the_fold_of_the_events(
     redis: Redis,
     settings: Settings,
     clock: Clock,
+    spilling: dict[str, int],
     commands: list[tuple[str, int]],
 ) -> None:
     """
@@ -232,7 +233,7 @@ async def test_the_projection_is_always_the_fold_of_the_events(
     before = await snapshot(redis)
 
     report = await verify(redis, settings.partitions, clock)
-    await rebuild(redis, settings.partitions, clock)
+    await rebuild(redis, settings.partitions, clock, **spilling)
 
     assert [] == report.differences
     assert without_ttl(before) == without_ttl(await snapshot(redis))
