@@ -4,6 +4,13 @@ projection and index key with what Redis holds, changing nothing.
 
 Differences name the key and describe values by type, length and a SHA-256
 prefix, never by content, since documents carry password hashes.
+
+TODO(scale): unlike ``rebuild``, verify holds each partition's whole fold,
+and the index entries of every user, in one process: its memory grows with
+the users (about 6 KB each), and it folds one partition after the other.
+Spilling has nowhere to write here, since verify must change nothing; a
+verify of a large store would compare partition by partition in slices of
+keys, folding each slice's aggregates only.
 """
 
 from __future__ import annotations
