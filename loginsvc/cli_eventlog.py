@@ -308,8 +308,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--workers",
         type=_positive,
         metavar="N",
-        help="partitions folded at once, each in its own process (default: one "
-        "per CPU; 1 leaves the other cores to a running service)",
+        help="partitions folded at once, each in its own process of about "
+        "120 MB at most (default: 2, or 1 on one CPU; 1 leaves the other cores "
+        "to a running service)",
     )
     add = replay_parser.add_argument
     add("--user", metavar="ID", help="only events of this user id")

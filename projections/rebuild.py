@@ -67,6 +67,11 @@ from projections.workers import WorkerPool, registering_modules
 
 LOCK_TTL_MS = 30_000
 SWAP_ATTEMPTS = 20
+#: Worker processes a rebuild starts unless told otherwise, at most one per
+#: CPU. Each peaks near 120 MB (interpreter, a slice of events, the budget of
+#: ``projections.spill``), so two and the command stay under 300 MB; more
+#: workers trade memory for speed.
+DEFAULT_WORKERS = 2
 #: Events decoded and folded at once: a page of new users holds each
 #: document twice (event and fold) until the memory budget is checked.
 FOLD_EVENTS = 5_000
@@ -184,10 +189,11 @@ async def rebuild(
     """
     Rebuild every projection and index key of every tag from the events.
 
-    Tags are folded in ``workers`` processes (default: one per CPU) when the
-    client, clock and archive can be handed to a process; otherwise, or with
-    ``workers=1``, one after the other here. Each fold holds at most about
-    ``hold`` items in memory (default ``projections.spill.HOLD_ITEMS``).
+    Tags are folded in ``workers`` processes (default: ``DEFAULT_WORKERS``,
+    at most one per CPU) when the client, clock and archive can be handed to a
+    process; otherwise, or with ``workers=1``, one after the other here. Each
+    fold holds about ``hold`` items at most (default
+    ``projections.spill.HOLD_ITEMS``).
     """
     hold = spill.HOLD_ITEMS if hold is None else hold
     report = RebuildReport()
@@ -200,7 +206,8 @@ async def rebuild(
         still_wanted()
         try:
             job = _worker_job(redis, clock, batch, archive, hold)
-            count = min(workers or os.cpu_count() or 1, len(tags))
+            cpus = os.cpu_count() or 1
+            count = min(workers or min(cpus, DEFAULT_WORKERS), len(tags))
             if job is not None and count > 1:
                 await _rebuild_in_workers(job, tags, count, report, progress)
             else:
