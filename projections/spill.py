@@ -149,6 +149,9 @@ class Spill:
         self.packed = False
         #: Keys forgotten so far (one key may be forgotten more than once).
         self.spilled = 0
+        #: Forgotten keys this slice only adds to: held as their increments,
+        #: which ``trim`` adds to the twins (see ``_increments_only``).
+        self.deltas: set[str] = set()
 
     def _items(self) -> int:
         values = self.space.values.values()
@@ -168,13 +171,15 @@ class Spill:
                 documents.add(target[0])
         for key in documents & space.values.keys():
             self._unpack(key, space.values[key][1])
-        missing = sorted(
+        missing = [
             key
             for key in documents.union(op.key for op in ops)
             if key not in space.values
             and key not in fold.docs
             and key not in space.dirty
-        )
+        ]
+        self.deltas = _increments_only(ops, missing) - documents
+        missing = sorted(key for key in missing if key not in self.deltas)
         step = min(self.batch, STAGE_KEYS)
         for start in range(0, len(missing), step):
             names = missing[start : start + step]
@@ -205,9 +210,11 @@ class Spill:
 
     async def trim(self, now: int) -> None:
         """
-        If the fold holds more than ``hold`` items, pack its documents away;
-        if it still does, stage keys and forget them down to half of ``hold``.
+        Add the slice's increments to their twins; then, if the fold holds
+        more than ``hold`` items, pack its documents away, and if it still
+        does, stage keys and forget them down to half of ``hold``.
         """
+        await self._add_deltas(now)
         fold, space = self.fold, self.space
         held = self._items()
         if held <= self.hold:
@@ -229,3 +236,42 @@ class Spill:
             held -= _weight(space.values[key][1])
             space.delete(key)
             self.spilled += 1
+
+    async def _add_deltas(self, now: int) -> None:
+        """
+        HINCRBY each increment held for a forgotten key into its twin (and
+        its TTL), then forget the increments: a big counter hash (a busy
+        day's ``loginday``) is then never read back nor written whole.
+        """
+        space, deltas = self.space, sorted(self.deltas)
+        self.deltas = set()
+        space.expire_all(now)
+        step = min(self.batch, STAGE_KEYS)
+        for start in range(0, len(deltas), step):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                chunk = deltas[start : start + step]
+                pipe.execute_command("SADD", self.staged, *chunk)
+                for key in chunk:
+                    twin, found = keys.staging(key), space.values.get(key)
+                    for field, count in found[1].items() if found else ():
+                        pipe.execute_command("HINCRBY", twin, field, count)
+                    if found and key in space.expires:
+                        ttl = space.expires[key] - now
+                        pipe.execute_command("PEXPIRE", twin, ttl)
+                    space.delete(key)
+                    space.dirty.discard(key)
+                await pipe.execute()
+
+
+def _increments_only(ops: Iterable[Op], names: list[str]) -> set[str]:
+    """
+    The ``names`` that ``ops`` only add to: HINCRBY, and positive PEXPIRE.
+    """
+    found = dict.fromkeys(names, True)
+    for op in ops:
+        if op.key in found:
+            adds = (op.command == "HINCRBY" and len(op.args) == 2) or (
+                op.command == "PEXPIRE" and len(op.args) == 1 and int(op.args[0]) > 0
+            )
+            found[op.key] = found[op.key] and adds
+    return {key for key, adds in found.items() if adds}

@@ -102,3 +102,29 @@ async def test_a_forgotten_document_comes_back_from_staging(redis: Redis) -> Non
     await spill.reload(page[1:], [], NOW)
 
     assert {keys.user(TAG, "u2"): (1, page[1].event.user)} == fold.docs
+
+
+async def test_a_counter_hash_only_added_to_is_never_read_back(redis: Redis) -> None:
+    """
+    A slice that only adds to a forgotten counter hash adds to its twin: the
+    twin ends with the sums and the TTL, and the fold never holds it whole.
+    """
+    fold, space = TagFold(TAG, NOW), Keyspace()
+    day = keys.login_day(TAG, 19_000)
+    space.run(Op("HINCRBY", day, ("7", 2)), NOW)
+    spill = Spill(redis, fold, space, STAGED, hold=0)
+    await spill.trim(NOW)
+    adding = [Op("HINCRBY", day, ("7", 3)), Op("PEXPIRE", day, (60_000,))]
+
+    await spill.reload([], adding, NOW)
+    assert day not in space.values
+    for op in adding:
+        space.run(op, NOW)
+    assert ("hash", {b"7": b"3"}) == space.values[day]
+    await spill.trim(NOW)
+
+    assert {b"7": b"5"} == await redis.hgetall(keys.staging(day))
+    assert 0 < await redis.pttl(keys.staging(day)) <= 60_000
+    assert {day.encode()} == await redis.smembers(STAGED)
+    await spill.reload([], [Op("HSET", day, ("8", 1))], NOW)
+    assert ("hash", {b"7": b"5"}) == space.values[day]
