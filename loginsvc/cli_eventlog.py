@@ -169,12 +169,19 @@ async def _archive(args: argparse.Namespace, redis: Redis, partitions: int) -> i
     return 0
 
 
+#: How long an event-log command waits for one reply. The service gives up
+#: after ``redis_timeout_s`` (2 s), but these commands make calls that take
+#: long on a big store: a rebuild's swap renames a whole partition in one
+#: script, about 7 us a key (2 s at 300,000 keys).
+REPLY_TIMEOUT_S = 300.0
+
+
 async def _connected(
     command: Command, args: argparse.Namespace, settings: Settings
 ) -> int:
     # The projections are typed for Redis; a RedisCluster answers the same
     # commands on the same keys (tests/test_cluster.py runs rebuild/verify).
-    redis = cast(Redis, connect(settings))
+    redis = cast(Redis, connect(settings, REPLY_TIMEOUT_S))
     try:
         return await command(args, redis, await _partitions(args, redis))
     finally:

@@ -20,17 +20,20 @@ from loginsvc.config import ConfigError, SentinelUrl, Settings
 RedisClient: TypeAlias = Redis | RedisCluster
 
 
-def connect(settings: Settings) -> RedisClient:
+def connect(settings: Settings, reply_timeout_s: float | None = None) -> RedisClient:
     """
     A client for ``LOGINSVC_REDIS_URL`` as ``LOGINSVC_REDIS_MODE`` says: one
     server (``redis://``, ``rediss://``, ``unix://``), a cluster (any node's
     ``redis://`` URL) or the primary Sentinel names (``SentinelUrl``).
+
+    Replies are awaited ``reply_timeout_s`` (default: as long as connecting
+    may take, ``redis_timeout_s``).
     """
     url = settings.redis_url
     if not url:
         raise ConfigError("'LOGINSVC_REDIS_URL' is not set and no Redis was started.")
     timeouts: dict[str, Any] = {
-        "socket_timeout": settings.redis_timeout_s,
+        "socket_timeout": reply_timeout_s or settings.redis_timeout_s,
         "socket_connect_timeout": settings.redis_timeout_s,
     }
     if settings.redis_mode == "cluster":

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -126,6 +127,36 @@ def test_a_rebuild_interrupted_by_sigint_leaves_no_difference(
     assert 1 == len(err.decode().strip().splitlines())
     assert [] == asyncio.run(differences(redis_server))
     assert 0 == sync.exists(keys.rebuild_lock())
+
+
+_BUSY = """
+local start = redis.call('TIME')
+repeat
+  local now = redis.call('TIME')
+until (now[1] - start[1]) * 1000000 + (now[2] - start[2]) > tonumber(ARGV[1])
+return 1
+"""
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_an_event_log_command_waits_out_a_long_server_call(redis_server: str) -> None:
+    """
+    A call that holds Redis longer than the service's 2 s reply timeout (a big
+    partition's swap) does not fail the command.
+    """
+    fill(redis_server, 5, 2)
+    sync = SyncRedis.from_url(redis_server)
+    busy = threading.Thread(target=sync.eval, args=(_BUSY, 0, 3_000_000))
+    busy.start()
+    time.sleep(0.1)
+    proc = loginsvc(redis_server, "rebuild", stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=30)
+    busy.join()
+    sync.close()
+
+    assert 0 == proc.returncode, err.decode()
+    assert [] == asyncio.run(differences(redis_server))
 
 
 @pytest.mark.redis
