@@ -89,9 +89,12 @@ class Keyspace:
             self.drop_if_empty(key)
         self.dirty.add(key)
 
-    def restore_commands(self, key: str, target: str) -> list[tuple[Arg, ...]]:
+    def restore_commands(
+        self, key: str, target: str, members: int = 1000
+    ) -> list[tuple[Arg, ...]]:
         """
-        The commands that make ``target`` hold ``key``'s value (TTL aside).
+        The commands that make ``target`` hold ``key``'s value (TTL aside),
+        at most ``members`` members (fields, items) a command.
         """
         found = self.values.get(key)
         if found is None:
@@ -100,13 +103,20 @@ class Keyspace:
         if kind == "string":
             return [("SET", target, value)]
         if kind == "hash":
-            return [("HSET", target, *(x for item in value.items() for x in item))]
-        if kind == "set":
-            return [("SADD", target, *sorted(value))]
-        if kind == "list":
-            return [("RPUSH", target, *value)]
-        pairs = (x for member, score in value.items() for x in (repr(score), member))
-        return [("ZADD", target, *pairs)]
+            command, flat, width = "HSET", [*value.items()], 2
+        elif kind == "set":
+            command, flat, width = "SADD", sorted(value), 1
+        elif kind == "list":
+            command, flat, width = "RPUSH", list(value), 1
+        else:
+            command, width = "ZADD", 2
+            flat = [(repr(score), member) for member, score in value.items()]
+        commands = []
+        for start in range(0, len(flat), members):
+            chunk = flat[start : start + members]
+            args = [x for item in chunk for x in item] if width == 2 else chunk
+            commands.append((command, target, *args))
+        return commands
 
 
 def _set(space: Keyspace, key: str, args: list[bytes], now: int) -> None:

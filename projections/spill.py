@@ -50,6 +50,8 @@ ITEM_BYTES = 150
 #: holds every command (whole lists and hashes) and their packed copies until
 #: it runs: 1,000 keys of the bench's log took 30 MB at once, 200 take 13 MB.
 STAGE_KEYS = 200
+#: Arguments queued in one staging pipeline at most, whatever the keys hold.
+STAGE_ARGS = 20_000
 
 _READ = """
 local found = {}
@@ -87,11 +89,17 @@ async def stage(
     for start in range(0, len(dirty), step):
         async with redis.pipeline(transaction=False) as pipe:
             pipe.execute_command("SADD", staged, *dirty[start : start + step])
+            queued = 0
             for key in dirty[start : start + step]:
                 twin = keys.staging(key)
                 pipe.execute_command("DEL", twin)
                 for command in space.restore_commands(key, twin):
                     pipe.execute_command(*command)
+                    queued += len(command)
+                    if queued >= STAGE_ARGS:
+                        # A big hash or list goes out in parts, in order.
+                        await pipe.execute()
+                        queued = 0
                 if key in space.expires and key in space.values:
                     pipe.execute_command("PEXPIRE", twin, space.expires[key] - now)
             await pipe.execute()

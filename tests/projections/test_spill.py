@@ -5,12 +5,14 @@ come back exactly as it held them, and nothing it deleted meanwhile comes back.
 
 from __future__ import annotations
 
+import pytest
 from redis.asyncio import Redis
 
 from events.codec import Envelope
 from events.store import Op
 from events.user import UserCreated
 from loginsvc import keys
+from projections import spill as spill_module
 from projections.fold import TagFold, fold_page
 from projections.model import Keyspace
 from projections.spill import DOC_ITEMS, Spill
@@ -128,3 +130,21 @@ async def test_a_counter_hash_only_added_to_is_never_read_back(redis: Redis) -> 
     assert {day.encode()} == await redis.smembers(STAGED)
     await spill.reload([], [Op("HSET", day, ("8", 1))], NOW)
     assert ("hash", {b"7": b"5"}) == space.values[day]
+
+
+async def test_big_keys_are_staged_in_parts_and_keep_their_order(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spill_module, "STAGE_ARGS", 700)
+    fold, space = TagFold(TAG, NOW), Keyspace()
+    recent, day = keys.recent_logins(TAG), keys.login_day(TAG, 19_000)
+    space.run(Op("LPUSH", recent, tuple(b"%d" % n for n in range(2_500))), NOW)
+    space.run(Op("HSET", day, tuple(x for n in range(2_500) for x in (n, n))), NOW)
+    before = held(space)
+    spill = Spill(redis, fold, space, STAGED, hold=0)
+
+    await spill.trim(NOW)
+    await spill.reload([], [Op("LTRIM", recent, (0, -1)), Op("HDEL", day, ("x",))], NOW)
+
+    assert before == held(space)
+    assert 2_500 == await redis.llen(keys.staging(recent))
