@@ -243,12 +243,16 @@ async def _rebuild_tag(
     after = "-"
     for _ in range(SWAP_ATTEMPTS):
         async for records in pages(redis, tag, archive, after, batch):
-            for start in range(0, len(records), FOLD_EVENTS):
+            start = 0
+            while start < len(records):
+                # A fold past its budget takes smaller slices (less in flight).
+                step = FOLD_EVENTS // 2 if held.packed else FOLD_EVENTS
                 now = clock()
                 page = [
                     decode(raw, entry_id)
-                    for entry_id, raw in records[start : start + FOLD_EVENTS]
+                    for entry_id, raw in records[start : start + step]
                 ]
+                start += step
                 ops = list(side_ops(tag, page, now))
                 await held.reload(page, ops, now)
                 fold_page(fold, space, page, now, ops)

@@ -40,8 +40,8 @@ from projections.fold import TagFold, place_documents
 from projections.model import Keyspace, Value
 from projections.store import unpack
 
-#: Items a fold holds before it spills; about 60 MB of Python objects.
-HOLD_ITEMS = 150_000
+#: Items a fold holds before it packs and spills (about 18 MB of objects).
+HOLD_ITEMS = 120_000
 #: A decoded document weighs about as much as this many list or hash members.
 DOC_ITEMS = 30
 #: What one item stands for: a member with its share of the container.
