@@ -16,14 +16,15 @@ their staging twins (``projections.spill``); the names of the staged keys
 and of the index keys the rebuilt documents hold are kept in Redis sets, not
 in the process, so a rebuild's memory does not grow with the log.
 
-TODO(scale): logs of many users with a few events each rebuild slowly. Each
-slice then touches users the fold has packed or spilled, so it unpacks and
-reloads documents slice after slice, and the per-key work (staging, swap,
-index) outweighs the folding: 16,804 events/s on 1,920,000 events of 640,000
-users, against 142,981 on the bench's 10,000 users (bench/EVENTLOG.md). The
-swap is one Lua call per partition, which blocks Redis while it renames that
-partition's keys, and finding stale keys scans the whole keyspace once per
-partition.
+TODO(scale): logs of many users with a few events each, and stores with
+many keys per user, rebuild slowly. Each slice then touches documents and
+keys the budget pushed out, which are unpacked or read back slice after
+slice, and the per-key work (staging, swap, index) outweighs the folding:
+17,934 events/s for 640,000 users with 3 events each and 4,655 for 100,000
+users with 24 refresh tokens each, against 137,628 on the bench's log
+(bench/EVENTLOG.md). The swap is one Lua call per partition, which blocks
+Redis about 7 us per key it renames (2 s at 312,000 keys), and finding stale
+keys scans the whole keyspace once per partition.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ items (a key counts one plus its members, a decoded document ``DOC_ITEMS``):
 side writes touch that the fold forgot are read back from their staging
 twins, value and remaining TTL, in one round trip per ``STAGE_KEYS``. The
 twin is the truth for every forgotten key; a key deleted in memory stays
-marked dirty, and is never read back, until its twin is deleted too. Once a
+marked dirty, and is never read back, until its twin is deleted too. A
+forgotten key that a slice only adds to (HINCRBY, a positive PEXPIRE) is not
+read back: the slice's increments are added to its twin. Once a
 fold packed its documents, the rebuild restores the index keys from the
 swapped documents in Redis rather than from the fold.
 
