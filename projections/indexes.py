@@ -30,6 +30,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from loginsvc import keys
+from projections import keyscan
 from projections.store import Doc, unpack
 
 #: Seconds a stray index key must stay unchanged before a rebuild deletes it.
@@ -64,8 +65,8 @@ async def index_keys(redis: Redis) -> AsyncIterator[str]:
     Every loginId and user-action index key now.
     """
     for pattern in patterns():
-        async for raw in redis.scan_iter(match=pattern, count=1000):
-            yield raw.decode() if isinstance(raw, bytes) else str(raw)
+        async for key in keyscan.names(redis.scan_iter(match=pattern, count=1000)):
+            yield key
 
 
 async def restore(
@@ -91,31 +92,19 @@ async def restore_from_documents(
     ``restore`` the index entries of the live user documents whose keys the
     set ``named`` holds and start with ``marker``, ``batch`` at a time.
     """
-    names: list[str] = []
-    async for raw in redis.sscan_iter(named, match=marker + "*", count=batch):
-        names.append(raw.decode() if isinstance(raw, bytes) else str(raw))
-        if len(names) == batch:
-            await _restore_documents(redis, names, marker, batch, wanted)
-            names = []
-    await _restore_documents(redis, names, marker, batch, wanted)
-
-
-async def _restore_documents(
-    redis: Redis, names: list[str], marker: str, batch: int, wanted: str
-) -> None:
-    if not names:
-        return
-    async with redis.pipeline(transaction=False) as pipe:
-        for name in names:
-            pipe.execute_command("HGET", name, "d")
-        packed = await pipe.execute()
-    entries = [
-        entry
-        for name, raw in zip(names, packed, strict=True)
-        if raw
-        for entry in index_entries(name.removeprefix(marker), unpack(raw))
-    ]
-    await restore(redis, entries, batch, wanted)
+    documents = keyscan.names(redis.sscan_iter(named, match=marker + "*", count=batch))
+    async for names in keyscan.batches(documents, batch):
+        async with redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.execute_command("HGET", name, "d")
+            packed = await pipe.execute()
+        entries = [
+            entry
+            for name, raw in zip(names, packed, strict=True)
+            if raw
+            for entry in index_entries(name.removeprefix(marker), unpack(raw))
+        ]
+        await restore(redis, entries, batch, wanted)
 
 
 async def _set_missing(
@@ -163,13 +152,10 @@ async def drop_stale(
     Only the candidates are held in memory, not every index key.
     """
     strays: list[str] = []
-    names: list[str] = []
-    async for key in index_keys(redis):
-        names.append(key)
-        if len(names) == batch:
-            strays += await _unwanted(redis, names, wanted)
-            names = []
-    strays += await _unwanted(redis, names, wanted)
+    async for names in keyscan.batches(index_keys(redis), batch):
+        if wanted is not None:
+            names = await keyscan.not_members(redis, wanted, names)
+        strays += names
     deleted = 0
     for start in range(0, len(strays), batch):
         names = strays[start : start + batch]
@@ -190,17 +176,3 @@ async def drop_stale(
             done = await redis.eval(_DELETE_IF_IDLE, 1, key, user_id, idle)
             deleted += int(done)
     return deleted
-
-
-async def _unwanted(redis: Redis, names: list[str], wanted: str | None) -> list[str]:
-    return names if wanted is None else await not_members(redis, wanted, names)
-
-
-async def not_members(redis: Redis, members: str, names: list[str]) -> list[str]:
-    """
-    The ``names`` the set ``members`` does not hold.
-    """
-    if not names:
-        return []
-    found = await redis.smismember(members, names)
-    return [name for name, member in zip(names, found, strict=True) if not member]

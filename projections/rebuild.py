@@ -47,7 +47,7 @@ from redis.asyncio.connection import (
 
 from events.codec import decode
 from loginsvc import keys
-from projections import indexes, spill
+from projections import indexes, keyscan, spill
 from projections.archive import Archive
 from projections.catalog import side_ops
 from projections.collector import rare_collections
@@ -263,7 +263,7 @@ async def _rebuild_tag(
         place_documents(fold, space)
         await stage(redis, space, clock(), staged, batch)
         stale = await _unstaged(redis, tag, staged, batch)
-        swapped = await _swap(redis, tag, fold.last_id, stale)
+        swapped = await _swap(redis, tag, staged, fold.last_id, stale)
         if swapped is not None:
             report.events += fold.count
             report.keys += swapped
@@ -282,13 +282,15 @@ async def _rebuild_tag(
     raise RebuildError(f"Partition '{tag}' kept moving; run the rebuild again.")
 
 
-async def _swap(redis: Redis, tag: str, last_id: str, stale: list[str]) -> int | None:
+async def _swap(
+    redis: Redis, tag: str, staged: str, last_id: str, stale: list[str]
+) -> int | None:
     """
-    Rename the staged keys over the live ones and delete ``stale`` if the
-    stream is still at last_id: how many keys the tag now has, or None if the
-    stream moved.
+    Rename the keys the set ``staged`` names over the live ones and delete
+    ``stale`` if the stream is still at last_id: how many keys the tag now
+    has, or None if the stream moved.
     """
-    names = [keys.event_stream(tag), keys.staged_keys(tag), *stale]
+    names = [keys.event_stream(tag), staged, *stale]
     twin = keys.staging("")
     done = await redis.eval(_SWAP, len(names), *names, last_id, twin, len(keys.PREFIX))
     return None if done == 0 else int(done) - 1
@@ -298,30 +300,25 @@ async def _unstaged(redis: Redis, tag: str, staged: str, batch: int) -> list[str
     """
     The live projection keys of a tag that the set ``staged`` does not name.
     """
-    stream = keys.event_stream(tag)
     found: list[str] = []
-    names: list[str] = []
-    async for raw in redis.scan_iter(match=keys.projection_pattern(tag), count=1000):
-        key = raw.decode() if isinstance(raw, bytes) else str(raw)
-        if key != stream:
-            names.append(key)
-        if len(names) >= batch:
-            found += await indexes.not_members(redis, staged, names)
-            names = []
-    return found + await indexes.not_members(redis, staged, names)
+    async for names in keyscan.batches(_projection_keys(redis, tag), batch):
+        found += await keyscan.not_members(redis, staged, names)
+    return found
 
 
 async def live_keys(redis: Redis, tag: str) -> set[str]:
     """
     Every projection key of a tag now, the stream excluded.
     """
+    return {key async for key in _projection_keys(redis, tag)}
+
+
+async def _projection_keys(redis: Redis, tag: str) -> AsyncIterator[str]:
     stream = keys.event_stream(tag)
-    found: set[str] = set()
-    async for raw in redis.scan_iter(match=keys.projection_pattern(tag), count=1000):
-        key = raw.decode() if isinstance(raw, bytes) else str(raw)
+    scanned = redis.scan_iter(match=keys.projection_pattern(tag), count=1000)
+    async for key in keyscan.names(scanned):
         if key != stream:
-            found.add(key)
-    return found
+            yield key
 
 
 async def delete_matching(redis: Redis, pattern: str) -> int:

@@ -30,7 +30,7 @@ and the packing; it does not grow.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -167,7 +167,7 @@ class Spill:
         values = self.space.values.values()
         return sum(_weight(v) for _kind, v in values) + DOC_ITEMS * len(self.fold.docs)
 
-    async def reload(self, page: list[Envelope], ops: Iterable[Op], now: int) -> None:
+    async def reload(self, page: list[Envelope], ops: Sequence[Op], now: int) -> None:
         """
         Bring back the documents and keys ``page`` and its side writes touch.
         """

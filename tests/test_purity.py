@@ -22,6 +22,7 @@ IO_MODULES = {
     "projections/archiver.py",
     "projections/fold.py",
     "projections/indexes.py",
+    "projections/keyscan.py",
     "projections/rebuild.py",
     "projections/replay.py",
     "projections/source.py",
